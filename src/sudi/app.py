@@ -1,0 +1,124 @@
+"""The HTTP application: routers from each domain's face, bilingual errors, health, jobs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sudi.core.config import Settings
+from sudi.core.db import make_engine, make_session_factory
+from sudi.core.errors import SudiError
+
+log = logging.getLogger("sudi")
+
+_HTTP_MESSAGES = {
+    404: ("页面或接口不存在", "not found"),
+    405: ("不支持该请求方法", "method not allowed"),
+    401: ("请先登录", "authentication required"),
+    403: ("无权访问", "forbidden"),
+}
+
+
+def _error_response(request: Request, status: int, body: dict[str, Any]) -> Response:
+    if request.url.path.startswith("/open311/"):
+        from sudi.open311.api import open311_error
+
+        return open311_error(request, status, body["message_en"])
+    return JSONResponse({"error": body}, status_code=status)
+
+
+def _validation_message(errors: list[Any]) -> tuple[str, str, str | None]:
+    first = errors[0] if errors else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    where = ".".join(loc) or "请求"
+    if first.get("type") == "json_invalid":
+        return "请求正文不是有效的 JSON", "the request body is not valid JSON", None
+    return (f"参数 {where} 无效：{first.get('msg', '')}", f"{where}: {first.get('msg', 'invalid')}",
+            loc[-1] if loc else None)
+
+
+def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> FastAPI:
+    settings = settings or Settings.from_env()
+    engine = make_engine(settings.database_url)
+    stop = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if run_jobs:
+            worker = threading.Thread(target=_periodic_jobs, args=(app, stop), daemon=True, name="sudi-jobs")
+            worker.start()
+        yield
+        stop.set()
+        if worker:
+            worker.join(timeout=5)
+        engine.dispose()
+
+    app = FastAPI(title="sudi 诉递", version="0.1.0", lifespan=lifespan,
+                  description="榴乡诉递: one pipeline for every citizen appeal (一网通办 + 一网通治).")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+
+    @app.exception_handler(SudiError)
+    async def _sudi_error(request: Request, exc: SudiError) -> Response:
+        return _error_response(request, exc.status, exc.as_dict())
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        zh, en, field = _validation_message(list(exc.errors()))
+        body: dict[str, Any] = {"code": "invalid_input", "message": zh, "message_en": en}
+        if field:
+            body["field"] = field
+        return _error_response(request, 422, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        zh, en = _HTTP_MESSAGES.get(exc.status_code, ("请求无法处理", str(exc.detail)))
+        return _error_response(request, exc.status_code, {"code": f"http_{exc.status_code}", "message": zh,
+                                                          "message_en": en})
+
+    @app.get("/healthz", tags=["health"], summary="健康检查 / health and database check")
+    def healthz() -> Response:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # the point of the check is to report any failure
+            return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
+        return JSONResponse({"status": "ok", "database": engine.dialect.name})
+
+    from sudi.appeals.api import public_router
+    from sudi.appeals.api import router as appeals_router
+    from sudi.directory.api import router as directory_router
+    from sudi.open311.api import router as open311_router
+
+    app.include_router(directory_router)
+    app.include_router(appeals_router)
+    app.include_router(public_router)
+    app.include_router(open311_router)
+    return app
+
+
+def _periodic_jobs(app: FastAPI, stop: threading.Event, every_s: float = 300.0) -> None:
+    from sudi.appeals.service import mark_overdue
+
+    while not stop.wait(5 if not getattr(app.state, "jobs_ran", False) else every_s):
+        app.state.jobs_ran = True
+        session = app.state.session_factory()
+        try:
+            flagged = mark_overdue(session)
+            if flagged:
+                log.info("overdue job flagged %d appeals", flagged)
+        except Exception:  # a failed run must not kill the loop; the next run retries
+            log.exception("overdue job failed")
+        finally:
+            session.close()
