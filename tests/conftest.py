@@ -1,0 +1,113 @@
+"""Test set-up: every test runs against a freshly emptied, migrated database.
+
+``SUDI_TEST_DB=sqlite`` (default) or ``postgresql`` picks the backend; ``make test`` runs the
+suite once per backend. PostgreSQL gets one database per xdist worker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from sudi.app import create_app
+from sudi.appeals import policy
+from sudi.core.config import Settings
+from sudi.core.db import make_engine, make_session_factory
+from sudi.directory import geo
+from sudi.migrate import upgrade
+from sudi.models import Base
+
+from tests.factories import World, build_world
+
+BACKEND = os.environ.get("SUDI_TEST_DB", "sqlite")
+PG_ADMIN_URL = os.environ.get("SUDI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if BACKEND == "postgresql":
+        name = f"sudi_test_{_worker()}"
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        upgrade(url)
+        yield url
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = tmp_path_factory.mktemp("db") / "sudi-test.db"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def _empty(engine) -> None:  # type: ignore[no-untyped-def]
+    tables = [t for t in Base.metadata.sorted_tables]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, media_dir=tmp_path / "media")
+
+
+@pytest.fixture
+def session_factory(engine):  # type: ignore[no-untyped-def]
+    _empty(engine)
+    geo.forget_grid_index()
+    policy._calendars.clear()
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def session(session_factory) -> Iterator[Session]:  # type: ignore[no-untyped-def]
+    s = session_factory()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    """A small district: centre, two departments, one town with two grids, a user per role."""
+    return build_world(session)
+
+
+@pytest.fixture
+def app(settings: Settings, session_factory, world: World):  # type: ignore[no-untyped-def]
+    application = create_app(settings)
+    application.state.session_factory = session_factory
+    return application
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app) as c:
+        yield c
+    shutil.rmtree(app.state.settings.media_dir, ignore_errors=True)
