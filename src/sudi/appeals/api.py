@@ -54,11 +54,14 @@ def appeal_filter(state: list[str] | None = None, unit: str | None = None, grid:
 
 
 def _render(session: Any, actor: Any, appeal: Any, *, detail: bool = False) -> dict[str, Any]:
+    if not detail:
+        return appeal_out(appeal, actor=actor, full_phone=service.shows_full_phone(actor, appeal))
+    events = list(service.events_of(session, appeal))
     return appeal_out(
         appeal, actor=actor, full_phone=service.shows_full_phone(actor, appeal),
-        allowed_actions=service.allowed_actions(session, actor, appeal) if detail else None,
-        events=list(service.events_of(session, appeal)) if detail else None,
-        followers=[f.number for f in service.followers_of(session, appeal)] if detail else None)
+        allowed_actions=service.allowed_actions(session, actor, appeal), events=events,
+        followers=[f.number for f in service.followers_of(session, appeal)],
+        loop=service.closed_loop(events))
 
 
 @router.post("/appeals", status_code=201, summary="登记诉求 / register an appeal")

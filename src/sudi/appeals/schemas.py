@@ -103,7 +103,8 @@ def deadlines_out(appeal: Appeal) -> dict[str, Any]:
 
 
 def appeal_out(appeal: Appeal, *, actor: Actor, full_phone: bool, allowed_actions: list[str] | None = None,
-               events: list[AppealEvent] | None = None, followers: list[str] | None = None) -> dict[str, Any]:
+               events: list[AppealEvent] | None = None, followers: list[str] | None = None,
+               loop: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     privileged = full_phone
     text = (lambda s: s) if privileged else mask_text
     body: dict[str, Any] = {
@@ -161,6 +162,9 @@ def appeal_out(appeal: Appeal, *, actor: Actor, full_phone: bool, allowed_action
         body["merged"] = followers
     if events is not None:
         body["events"] = [event_out(e) for e in events]
+    if loop is not None:
+        body["closed_loop"] = [{**step, "started_at": iso(step.get("started_at")),
+                                "ended_at": iso(step.get("ended_at"))} for step in loop]
     return body
 
 

@@ -54,6 +54,7 @@ CREATE_ROLES = frozenset({Role.admin, Role.intake_agent, Role.dispatcher, Role.g
 # Roles that may read a citizen's full phone number: they call the citizen.
 PHONE_ROLES = frozenset({Role.admin, Role.intake_agent, Role.dispatcher, Role.supervisor})
 
+GREEN_CHANNEL_COORDINATOR_KEY = "green_channel_coordinator"
 MAX_TITLE, MAX_CONTENT, MAX_REPLY, MAX_COMMENT = 200, 20_000, 20_000, 4_000
 DISTRICT_BOUNDS = (-90.0, 90.0, -180.0, 180.0)
 
@@ -189,6 +190,8 @@ def create_appeal(session: Session, actor: Actor, draft: AppealDraft) -> Intake:
     title = _clean_text(draft.title, "title", "标题", MAX_TITLE)
     content = _clean_text(draft.content, "content", "诉求内容", MAX_CONTENT)
     channel = _enum_value(draft.channel, Channel, {}, "channel", "渠道", Channel.hotline)
+    if actor.role == Role.grid_worker:
+        channel = Channel.grid_patrol.value  # what a grid worker files is a patrol finding (一网通治)
     appeal_type = _enum_value(draft.appeal_type, AppealType, _LABEL_TO_TYPE, "appeal_type", "诉求类型",
                               AppealType.complaint)
     urgency = _enum_value(draft.urgency, Urgency, _LABEL_TO_URGENCY, "urgency", "紧急程度", Urgency.normal)
@@ -542,6 +545,9 @@ def _route(session: Session, appeal: Appeal, payload: dict[str, Any], *, require
         raise InvalidInput("研判为复杂诉求，须条块联动：请指定协办单位",
                            "triaged as complex: joint handling needs assisting units", field="assisting_units")
     coordinator_name = payload.get("coordinator")
+    if not coordinator_name and appeal.appeal_kind == AppealKind.development and appeal.coordinator_id is None:
+        # 绿色通道: every development appeal has a named coordinator; the admin names the default.
+        coordinator_name = get_setting(session, GREEN_CHANNEL_COORDINATOR_KEY)
     if coordinator_name:
         coordinator = session.scalar(select(User).where(User.username == str(coordinator_name)))
         if coordinator is None or not coordinator.is_active:
@@ -1004,3 +1010,63 @@ def seed_defaults(session: Session, taxonomy_rows: Sequence[Sequence[str]] = ())
         if taxonomy_rows and session.scalar(select(func.count(Category.id))) == 0:
             for row in taxonomy_rows:
                 _ensure_category_path(session, [c.strip() for c in row if c and c.strip()])
+
+
+# ---------------------------------------------------------------- the closed loop (全程留痕)
+
+@dataclass(frozen=True, slots=True)
+class LoopStep:
+    key: str
+    label: str
+    starts: frozenset[str]
+    ends: frozenset[str]
+    # Actions that complete the step in the same act when it was never opened (dispatch straight
+    # after acceptance is triage and routing at once).
+    instant: frozenset[str] = frozenset()
+
+
+LOOP_STEPS = (
+    LoopStep("intake", "受理", frozenset({"create"}), frozenset({"accept", "reject"})),
+    LoopStep("triage", "研判", frozenset({"accept"}), frozenset({"triage", "dispatch", "reject"})),
+    LoopStep("routing", "分流", frozenset({"triage", "return"}), frozenset({"dispatch", "rule", "reject"}),
+             instant=frozenset({"dispatch"})),
+    LoopStep("handling", "督办", frozenset({"dispatch", "rule", "reopen"}), frozenset({"resolve", "return"})),
+    LoopStep("feedback", "反馈", frozenset({"resolve"}), frozenset({"follow_up", "archive"})),
+    LoopStep("assessment", "考评", frozenset({"follow_up"}), frozenset({"archive", "reopen"})),
+)
+
+
+def closed_loop(events: Sequence[AppealEvent]) -> list[dict[str, Any]]:
+    """受理 → 研判 → 分流 → 督办 → 反馈 → 考评, read back from the event trail: when each step
+    started and ended, how long it took and who held it. Returns and reopens start a step again,
+    so a step's time is the sum of its rounds."""
+    now = clock.now()
+    result = []
+    for step in LOOP_STEPS:
+        rounds: list[tuple[datetime, datetime | None]] = []
+        holders: set[str] = set()
+        opened: datetime | None = None
+        for event in events:
+            if opened is None and event.action in step.starts:
+                opened = event.at
+            elif opened is not None:
+                holders.add(event.actor_name)
+                if event.action in step.ends:
+                    rounds.append((opened, event.at))
+                    opened = None
+            elif event.action in step.instant:
+                rounds.append((event.at, event.at))
+                holders.add(event.actor_name)
+        if opened is not None:
+            rounds.append((opened, None))
+        if not rounds:
+            result.append({"step": step.key, "label": step.label, "status": "pending"})
+            continue
+        done = rounds[-1][1] is not None
+        result.append({
+            "step": step.key, "label": step.label, "status": "done" if done else "current",
+            "started_at": rounds[0][0], "ended_at": rounds[-1][1],
+            "seconds": round(sum(((end or now) - start).total_seconds() for start, end in rounds)),
+            "rounds": len(rounds), "held_by": sorted(holders),
+        })
+    return result

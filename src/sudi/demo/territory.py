@@ -34,6 +34,7 @@ from typing import Any, Literal
 import shapely
 from shapely.geometry import MultiPoint, Point, mapping, shape
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import nearest_points
 from shapely.strtree import STRtree
 
 __all__ = [
@@ -43,8 +44,8 @@ __all__ = [
     "Territory",
     "Town",
     "build_territory",
-    "locate",
     "load_outline",
+    "locate",
     "random_point_in",
 ]
 
@@ -62,11 +63,11 @@ TOTAL_GRIDS = 431  # the grid count the real district reports
 # the centre and 峨山 in the far west. Urban subdistricts get more, smaller grids.
 _TOWN_SPECS: tuple[tuple[str, str, TownKind, LatLon, int | None], ...] = (
     ("tanshan", "坛山街道", "subdistrict", (34.768, 117.590), 110),
-    ("wulin", "吴林街道", "subdistrict", (34.790, 117.680), 70),
-    ("gushao", "古邵镇", "town", (34.700, 117.790), None),
+    ("wulin", "吴林街道", "subdistrict", (34.795, 117.690), 70),
+    ("gushao", "古邵镇", "town", (34.712, 117.755), None),
     ("yinping", "阴平镇", "town", (34.615, 117.455), None),
     ("dige", "底阁镇", "town", (34.668, 117.570), None),
-    ("liuyuan", "榴园镇", "town", (34.778, 117.500), None),
+    ("liuyuan", "榴园镇", "town", (34.762, 117.495), None),
     ("eshan", "峨山镇", "town", (34.728, 117.430), None),
 )
 
@@ -83,11 +84,13 @@ _NUDGE = 0.01
 _COMMUNITY_FIRST = "青金文兴和安福康永丰华民新翠锦顺泰祥瑞荣明德仁惠"
 _COMMUNITY_SECOND = "檀华苑园兴和安康泰盛源城阳平宁乐馨晖"
 _VILLAGE_PREFIX = ("", "", "", "前", "后", "东", "西", "南", "北", "大", "小")
-_VILLAGE_CORE = "王李张刘孙杨赵周徐朱马胡郭何高罗郑梁宋唐许韩冯邓曹彭田董袁潘蒋蔡杜程苏魏吕丁任姜崔褚颜贾孟秦金石桃柳杏槐松"
-_VILLAGE_SUFFIX = (
-    *("庄", "楼", "集", "屯", "营", "湖", "岭", "山", "洼", "寨", "桥", "店", "埠", "沟", "园", "寺"),
-    *("林", "岗", "峪", "家庄", "家楼", "家湖", "官庄", "石"),
+_VILLAGE_SURNAMES = (
+    "王李张刘孙杨赵周徐朱马胡郭何高罗郑梁宋唐许韩冯邓曹彭田董袁潘蒋蔡杜程苏魏吕丁任姜崔褚颜贾孟秦"
 )
+_VILLAGE_NATURE = "金石桃柳杏槐松榆泉"
+_VILLAGE_SUFFIX = tuple("庄楼集屯营湖岭山洼寨桥店埠沟园寺")
+# "X家庄" only reads naturally after a surname ("王家庄", not "松家庄").
+_VILLAGE_FAMILY_SUFFIX = ("家庄", "家楼", "家湖", "官庄")
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,13 +222,14 @@ def load_outline() -> GeoJSON:
 # --------------------------------------------------------------------------------------------
 
 
-def build_territory(seed: int = DEFAULT_SEED, outline: GeoJSON | None = None) -> Territory:
+def build_territory(seed: int = DEFAULT_SEED) -> Territory:
     """Draw the demo district: 7 towns, 6–14 communities each, exactly 431 grids.
 
-    ``outline`` defaults to the packaged outline of 峄城区; passing one is meant for tests.
+    The towns and their seats are fixed; ``seed`` only changes the grids, the grouping into
+    communities and the invented names. Takes about 0.2 s.
     """
     rng = random.Random(seed)
-    outline_geometry = outline if outline is not None else load_outline()
+    outline_geometry = load_outline()
     district = shape(outline_geometry)
     if not district.is_valid:
         district = shapely.make_valid(district)
@@ -288,7 +292,7 @@ def _nudge_inside(area: BaseGeometry, point: Point) -> Point:
         return point
     inner = area.buffer(-_NUDGE)
     target = inner if not inner.is_empty else area
-    return shapely.ops.nearest_points(target, point)[0]
+    return nearest_points(target, point)[0]
 
 
 def _grid_counts(regions: Sequence[BaseGeometry]) -> list[int]:
@@ -504,11 +508,12 @@ def _community_kinds(
     if kind == "subdistrict":
         return ["community"] * len(members)
     seat_point = cells[seat].centroid
+
     # The group holding the seat grid is the town-seat 社区; larger towns get a second one next to it.
-    by_distance = sorted(
-        range(len(members)),
-        key=lambda g: (seat not in members[g], shapely.union_all([cells[i] for i in members[g]]).distance(seat_point)),
-    )
+    def distance_to_seat(g: int) -> tuple[bool, float]:
+        return (seat not in members[g], min(cells[i].distance(seat_point) for i in members[g]))
+
+    by_distance = sorted(range(len(members)), key=distance_to_seat)
     urban = set(by_distance[: 2 if len(members) >= 9 else 1])
     return ["community" if g in urban else "village" for g in range(len(members))]
 
@@ -520,7 +525,9 @@ def _invent_name(kind: CommunityKind, rng: random.Random, used: set[str]) -> str
             stem = rng.choice(_COMMUNITY_FIRST) + rng.choice(_COMMUNITY_SECOND)
             suffix = "社区"
         else:
-            stem = rng.choice(_VILLAGE_PREFIX) + rng.choice(_VILLAGE_CORE) + rng.choice(_VILLAGE_SUFFIX)
+            core = rng.choice(_VILLAGE_SURNAMES + _VILLAGE_NATURE)
+            suffixes = _VILLAGE_SUFFIX + (_VILLAGE_FAMILY_SUFFIX if core in _VILLAGE_SURNAMES else ())
+            stem = rng.choice(_VILLAGE_PREFIX) + core + rng.choice(suffixes)
             suffix = "村"
         # Doubled syllables ("和和") read as typos; the stem must also not repeat a town's name.
         if len(set(stem)) < len(stem) or stem in used:
