@@ -369,9 +369,8 @@ def _absorb_fragments(cells: list[BaseGeometry], anchors: Sequence[Point | None]
 
 def _draw_grids(region: BaseGeometry, count: int, rng: random.Random) -> list[BaseGeometry]:
     """``count`` single-polygon cells tiling ``region``, no slivers, in reading order."""
-    prepared = region
-    shapely.prepare(prepared)
-    points = [Point(*reversed(random_point_in(prepared, rng))) for _ in range(count)]
+    shapely.prepare(region)  # rejection sampling tests many points against the same region
+    points = [Point(*reversed(random_point_in(region, rng))) for _ in range(count)]
     for _ in range(_LLOYD_ROUNDS):
         cells = _voronoi_cells(region, points)
         # Lloyd step; a clipped cell can be concave, so fall back to a point surely inside it.
