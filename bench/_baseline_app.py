@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Float, Integer, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -58,17 +58,18 @@ class RowIn(BaseModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
 
 
+def get_session(request: Request) -> Iterator[Session]:
+    session = request.app.state.session_factory()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
 def create_app(database_url: str) -> FastAPI:
     engine = make_engine(database_url)
-    factory = make_session_factory(engine)
     app = FastAPI(title="baseline")
-
-    def get_session() -> Iterator[Session]:
-        session = factory()
-        try:
-            yield session
-        finally:
-            session.close()
+    app.state.session_factory = make_session_factory(engine)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

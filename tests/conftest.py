@@ -37,7 +37,8 @@ def _worker() -> str:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if BACKEND == "postgresql":
-        name = f"sudi_test_{_worker()}"
+        # The process id keeps concurrent runs on one machine (a developer's and CI's) apart.
+        name = f"sudi_test_{_worker()}_{os.getpid()}"
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -71,7 +71,9 @@ def init(db: DbOption = None,
 
 
 @app.command("demo-data")
-def demo_data(db: DbOption = None) -> None:
+def demo_data(db: DbOption = None,
+              appeals: Annotated[int, typer.Option(min=0, max=5000, help="How many sample appeals to replay "
+                                                   "on the first load")] = 3000) -> None:
     """Migrate if needed, then load the demo district 峄城区 (safe to re-run)."""
     from sudi.demo.loader import load_demo
 
@@ -79,7 +81,7 @@ def demo_data(db: DbOption = None) -> None:
     _migrate(settings)
     session = _session(settings)
     try:
-        summary = load_demo(session, console=console)
+        summary = load_demo(session, console=console, appeals_limit=appeals)
     except SudiError as exc:
         _fail(f"{exc.message_zh} / {exc.message_en}")
     finally:

@@ -115,6 +115,12 @@ def get_appeal(number: str, session: SessionDep, actor: ActorDep) -> dict[str, A
     return _render(session, actor, appeal, detail=True)
 
 
+@router.get("/appeals/{number}/suggestions", summary="派单建议 / routing suggested from the duty list")
+def routing_suggestions(number: str, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    appeal = service.access_appeal(session, actor, number)
+    return {"number": appeal.number, "suggestions": service.suggest_routing(session, appeal)}
+
+
 @router.post("/appeals/{number}/actions", summary="执行办理操作 / perform a workflow action")
 def perform_action(number: str, session: SessionDep, actor: ActorDep,
                    body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:

@@ -227,20 +227,18 @@ class Appeal(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
-    category: Mapped[Category | None] = relationship(lazy="joined")
-    matter: Mapped[Matter | None] = relationship(lazy="joined")
-    lead_unit: Mapped[Unit | None] = relationship(foreign_keys=[lead_unit_id], lazy="joined")
-    town: Mapped[Unit | None] = relationship(foreign_keys=[town_unit_id], lazy="joined")
-    community: Mapped[Unit | None] = relationship(foreign_keys=[community_unit_id], lazy="joined")
-    grid: Mapped[Grid | None] = relationship(lazy="joined")
-    coordinator: Mapped[User | None] = relationship(foreign_keys=[coordinator_id], lazy="joined")
+    category: Mapped[Category | None] = relationship()
+    matter: Mapped[Matter | None] = relationship()
+    lead_unit: Mapped[Unit | None] = relationship(foreign_keys=[lead_unit_id])
+    town: Mapped[Unit | None] = relationship(foreign_keys=[town_unit_id])
+    community: Mapped[Unit | None] = relationship(foreign_keys=[community_unit_id])
+    grid: Mapped[Grid | None] = relationship()
+    coordinator: Mapped[User | None] = relationship(foreign_keys=[coordinator_id])
     master: Mapped[Appeal | None] = relationship(remote_side="Appeal.id", foreign_keys=[master_id])
-    assisting: Mapped[list[AppealAssist]] = relationship(
-        back_populates="appeal", cascade="all, delete-orphan", lazy="selectin")
+    assisting: Mapped[list[AppealAssist]] = relationship(back_populates="appeal", cascade="all, delete-orphan")
     events: Mapped[list[AppealEvent]] = relationship(
         back_populates="appeal", order_by="AppealEvent.id", lazy="select")
-    attachments: Mapped[list[Attachment]] = relationship(
-        back_populates="appeal", order_by="Attachment.id", lazy="selectin")
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="appeal", order_by="Attachment.id")
 
 
 class AppealAssist(Base):
@@ -254,7 +252,7 @@ class AppealAssist(Base):
     contributed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     appeal: Mapped[Appeal] = relationship(back_populates="assisting")
-    unit: Mapped[Unit] = relationship(lazy="joined")
+    unit: Mapped[Unit] = relationship()
 
 
 class AppealEvent(Base):

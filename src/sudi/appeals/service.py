@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from sudi.appeals import policy
@@ -390,7 +390,9 @@ def list_appeals(session: Session, actor: Actor, flt: AppealFilter, *, page: int
         raise InvalidInput("分页参数无效", "page must be >= 1 and page_size 1..500", field="page")
     query = filtered_query(session, actor, flt)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    items = session.scalars(query.limit(page_size).offset((page - 1) * page_size)).unique().all()
+    page_query = query.limit(page_size).offset((page - 1) * page_size).options(
+        selectinload(Appeal.assisting), selectinload(Appeal.attachments))
+    items = session.scalars(page_query).all()
     return items, int(total)
 
 
@@ -1070,3 +1072,30 @@ def closed_loop(events: Sequence[AppealEvent]) -> list[dict[str, Any]]:
             "rounds": len(rounds), "held_by": sorted(holders),
         })
     return result
+
+
+# ---------------------------------------------------------------- routing suggestions (派单建议)
+
+def suggest_routing(session: Session, appeal: Appeal, *, top: int = 3) -> list[dict[str, Any]]:
+    """Duty-list matters the appeal's text points to, with the unit each one puts it on: the
+    department for functional matters, the town where it happened for territorial ones."""
+    from sudi.directory.service import list_matters
+    from sudi.intelligence.matching import MatterTerms, suggest_matters
+
+    matters = {m.code: m for m in list_matters(session)}
+    hits = suggest_matters(appeal.title, appeal.content,
+                           (MatterTerms(m.code, m.keywords) for m in matters.values()), top=top)
+    suggestions = []
+    for hit in hits:
+        matter = matters[hit.code]
+        unit = appeal.town if matter.territorial_rule == "territorial" and appeal.town else matter.responsible_unit
+        assisting = [u.code for u in matter.assisting_units if u.id != unit.id]
+        if unit.id != matter.responsible_unit_id:
+            assisting.insert(0, matter.responsible_unit.code)
+        suggestions.append({
+            "matter": matter.code, "matter_name": matter.name, "appeal_kind": matter.appeal_kind,
+            "unit": unit.code, "unit_name": unit.name, "assisting_units": assisting,
+            "territorial": matter.territorial_rule == "territorial", "legal_basis": matter.legal_basis,
+            "score": hit.score, "matched_keywords": list(hit.matched),
+        })
+    return suggestions

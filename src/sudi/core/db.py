@@ -103,13 +103,28 @@ def transaction(session: Session) -> Iterator[Session]:
     """The unit of work of one service call: everything inside commits together or not at all.
 
     Reads made earlier in the same request opened a transaction implicitly; it holds nothing
-    worth keeping, so it is closed first and the write transaction starts fresh.
+    worth keeping, so it is closed first and the write transaction starts fresh. Inside another
+    ``transaction`` (a loader batching many service calls) it becomes a savepoint, so a refused
+    call undoes only itself and the batch commits once.
     """
+    depth = session.info.get("sudi_transaction_depth", 0)
+    if depth:
+        with session.begin_nested():
+            session.info["sudi_transaction_depth"] = depth + 1
+            try:
+                yield session
+            finally:
+                session.info["sudi_transaction_depth"] = depth
+        return
     if session.in_transaction():
         session.commit()
     with session.begin():
         session.connection(execution_options={"sudi_write": True})
-        yield session
+        session.info["sudi_transaction_depth"] = 1
+        try:
+            yield session
+        finally:
+            session.info["sudi_transaction_depth"] = 0
 
 
 @contextmanager

@@ -25,9 +25,9 @@ from sudi.appeals import service as appeals
 from sudi.appeals.models import Appeal, State
 from sudi.auth_bootstrap import bootstrap
 from sudi.core import auth, clock
+from sudi.core.db import transaction
 from sudi.core.errors import SudiError
 from sudi.core.models import get_setting, put_setting
-from sudi.core.db import transaction
 from sudi.demo import directory_data, duty_list
 from sudi.demo.territory import Territory, build_territory, random_point_in
 from sudi.directory import service as directory
@@ -276,15 +276,18 @@ def _load_appeals(session: Session, territory: Territory, console: Console | Non
     timed = sorted(((replay.received_time(back), sample, target) for sample, target, back in plan),
                    key=lambda item: item[0])
     loaded = 0
+    batch = 50  # one commit per batch; each service call inside is its own savepoint
     with Progress(console=console or Console(stderr=True), transient=False) as progress:
         task = progress.add_task("载入演示诉求 / loading demo appeals", total=len(timed))
-        for received, sample, target in timed:
-            try:
-                replay.replay(sample, target, received)
-                loaded += 1
-            except SudiError as exc:  # one odd record must not stop the demo; say which
-                progress.console.print(f"跳过 {sample.source}:{sample.source_id}: {exc.message_zh}")
-            progress.advance(task)
+        for start in range(0, len(timed), batch):
+            with transaction(session):
+                for received, sample, target in timed[start:start + batch]:
+                    try:
+                        replay.replay(sample, target, received)
+                        loaded += 1
+                    except SudiError as exc:  # one odd record must not stop the demo; say which
+                        progress.console.print(f"跳过 {sample.source}:{sample.source_id}: {exc.message_zh}")
+                    progress.advance(task)
     _merge_some_duplicates(session, replay)
     with clock.frozen_at(now):
         appeals.mark_overdue(session)

@@ -61,7 +61,7 @@ class Unit(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
 
-    parent: Mapped[Unit | None] = relationship(remote_side="Unit.id", lazy="joined", innerjoin=False)
+    parent: Mapped[Unit | None] = relationship(remote_side="Unit.id")
 
 
 class Grid(Base):
@@ -77,8 +77,8 @@ class Grid(Base):
     centre_lon: Mapped[float] = mapped_column(Float)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    town: Mapped[Unit] = relationship(foreign_keys=[town_unit_id], lazy="joined")
-    community: Mapped[Unit | None] = relationship(foreign_keys=[community_unit_id], lazy="joined")
+    town: Mapped[Unit] = relationship(foreign_keys=[town_unit_id])
+    community: Mapped[Unit | None] = relationship(foreign_keys=[community_unit_id])
 
 
 class User(Base):
@@ -95,8 +95,8 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    unit: Mapped[Unit | None] = relationship(lazy="joined")
-    grid: Mapped[Grid | None] = relationship(lazy="joined")
+    unit: Mapped[Unit | None] = relationship()
+    grid: Mapped[Grid | None] = relationship()
 
 
 class ApiToken(Base):
@@ -152,5 +152,5 @@ class Matter(Base):
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    responsible_unit: Mapped[Unit] = relationship(lazy="joined")
-    assisting_units: Mapped[list[Unit]] = relationship(secondary=matter_assisting_units, lazy="selectin")
+    responsible_unit: Mapped[Unit] = relationship()
+    assisting_units: Mapped[list[Unit]] = relationship(secondary=matter_assisting_units)
