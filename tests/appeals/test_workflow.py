@@ -41,9 +41,15 @@ class Api:
     def __init__(self, client: TestClient, world: World) -> None:
         self.client, self.world = client, world
 
+    def headers(self, who: str) -> dict[str, str]:
+        # The world's session may hold a read snapshot from before the API's writes; SQLite refuses
+        # to turn such a snapshot into a write (the token insert), so end it first.
+        if self.world.session.in_transaction():
+            self.world.session.rollback()
+        return self.world.headers(who)
+
     def act(self, who: str, number: str, expect: int = 200, **payload: Any) -> dict[str, Any]:
-        response = self.client.post(f"/api/v1/appeals/{number}/actions", json=payload,
-                                    headers=self.world.headers(who))
+        response = self.client.post(f"/api/v1/appeals/{number}/actions", json=payload, headers=self.headers(who))
         assert response.status_code == expect, response.text
         body: dict[str, Any] = response.json()
         if expect >= 400:
@@ -52,7 +58,7 @@ class Api:
         return body
 
     def get(self, who: str, number: str) -> dict[str, Any]:
-        response = self.client.get(f"/api/v1/appeals/{number}", headers=self.world.headers(who))
+        response = self.client.get(f"/api/v1/appeals/{number}", headers=self.headers(who))
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
 
@@ -73,7 +79,7 @@ def event_count(session_factory: sessionmaker[Session], number: str) -> int:
 # ---------------------------------------------------------------- the happy path
 
 def test_full_happy_path_over_the_rest_api(api: Api, client: TestClient, world: World) -> None:
-    created = client.post("/api/v1/appeals", headers=world.headers("intake"), json={
+    created = client.post("/api/v1/appeals", headers=api.headers("intake"), json={
         "title": "物业不作为", "content": "青檀小区物业长期不处理楼道堆物，存在消防隐患。", "citizen_name": "李四",
         "citizen_phone": "13812345678", "lat": IN_G001[0], "lon": IN_G001[1], "appeal_type": "投诉"})
     assert created.status_code == 201, created.text
@@ -329,9 +335,9 @@ def test_remind_counts_and_supervise_flags(api: Api, client: TestClient, world: 
     api.act("supervisor", appeal.number, expect=422, action="supervise")  # needs a reason
     supervised = api.act("leader", appeal.number, action="supervise", reason="领导批示督办")
     assert supervised["is_supervised"] is True and supervised["events"][-1]["comment"] == "领导批示督办"
-    listed = client.get("/api/v1/appeals", params={"supervised": "true"}, headers=world.headers("supervisor"))
+    listed = client.get("/api/v1/appeals", params={"supervised": "true"}, headers=api.headers("supervisor"))
     assert [i["number"] for i in listed.json()["items"]] == [appeal.number]
-    unlisted = client.get("/api/v1/appeals", params={"supervised": "false"}, headers=world.headers("supervisor"))
+    unlisted = client.get("/api/v1/appeals", params={"supervised": "false"}, headers=api.headers("supervisor"))
     assert other.number in [i["number"] for i in unlisted.json()["items"]]
 
 
@@ -460,7 +466,7 @@ def test_deadline_running_into_2027_is_flagged_as_a_calendar_fallback(api: Api, 
 # ---------------------------------------------------------------- overdue
 
 def test_mark_overdue_flags_once_with_one_event_and_the_filter_lists_it(
-        client: TestClient, world: World) -> None:
+        client: TestClient, world: World, api: Api) -> None:
     start = datetime(2026, 3, 2, 9, tzinfo=DISTRICT_TZ)  # Monday
     with clock.frozen_at(start):
         late_resolve = world.appeal("acknowledged")
@@ -480,10 +486,10 @@ def test_mark_overdue_flags_once_with_one_event_and_the_filter_lists_it(
         assert events[0].from_state == events[0].to_state == appeal.state
         assert service.get_appeal(world.session, appeal.number).is_overdue
     assert not service.get_appeal(world.session, resolved.number).is_overdue
-    listed = client.get("/api/v1/appeals", params={"overdue": "true"}, headers=world.headers("supervisor"))
+    listed = client.get("/api/v1/appeals", params={"overdue": "true"}, headers=api.headers("supervisor"))
     assert {i["number"] for i in listed.json()["items"]} == {late_ack.number, late_resolve.number}
     assert all(i["is_overdue"] for i in listed.json()["items"])
-    on_time = client.get("/api/v1/appeals", params={"overdue": "false"}, headers=world.headers("supervisor"))
+    on_time = client.get("/api/v1/appeals", params={"overdue": "false"}, headers=api.headers("supervisor"))
     assert {i["number"] for i in on_time.json()["items"]} == {resolved.number}
 
 
@@ -509,7 +515,9 @@ def test_optimistic_concurrency_the_second_writer_gets_conflict(
     number = world.appeal("received").number
     first, second = session_factory(), session_factory()
     try:
-        assert service.get_appeal(first, number).version == service.get_appeal(second, number).version
+        # Both hold the loaded appeal (as two requests in flight would) before either writes.
+        mine, theirs = service.get_appeal(first, number), service.get_appeal(second, number)
+        assert mine.version == theirs.version and theirs.state == "received"
         service.perform_action(first, world.actor("intake"), number, {"action": "accept"})
         with pytest.raises(Conflict) as lost:
             service.perform_action(second, world.actor("dispatcher"), number,
@@ -529,9 +537,9 @@ def test_optimistic_concurrency_the_second_writer_gets_conflict(
 
 # ---------------------------------------------------------------- idempotency
 
-def test_idempotency_key_on_staff_intake(client: TestClient, world: World,
+def test_idempotency_key_on_staff_intake(client: TestClient, world: World, api: Api,
                                          session_factory: sessionmaker[Session]) -> None:
-    headers = {**world.headers("intake"), "Idempotency-Key": "call-2026-0001"}
+    headers = {**api.headers("intake"), "Idempotency-Key": "call-2026-0001"}
     body = {"title": "噪音扰民", "content": "夜间施工噪音扰民", "citizen_phone": "13812345678"}
     first = client.post("/api/v1/appeals", json=body, headers=headers)
     second = client.post("/api/v1/appeals", json=body, headers=headers)
@@ -540,7 +548,7 @@ def test_idempotency_key_on_staff_intake(client: TestClient, world: World,
     assert first.json()["query_code"] == second.json()["query_code"]
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Appeal)) == 1
-    other = client.post("/api/v1/appeals", json=body, headers={**world.headers("intake"), "Idempotency-Key": "x2"})
+    other = client.post("/api/v1/appeals", json=body, headers={**api.headers("intake"), "Idempotency-Key": "x2"})
     assert other.status_code == 201 and other.json()["number"] != first.json()["number"]
 
 
@@ -561,7 +569,7 @@ def test_idempotency_key_on_public_submit(client: TestClient, session_factory: s
 
 # ---------------------------------------------------------------- citizens
 
-def test_citizen_rates_the_reply_with_number_and_query_code(client: TestClient, world: World,
+def test_citizen_rates_the_reply_with_number_and_query_code(client: TestClient, world: World, api: Api,
                                                             session_factory: sessionmaker[Session]) -> None:
     appeal = world.appeal("resolved")
     code = service.query_code_for(world.session, appeal.number)
@@ -584,9 +592,8 @@ def test_citizen_rates_the_reply_with_number_and_query_code(client: TestClient, 
         assert event.data == {"solved": False, "satisfaction": "dissatisfied", "by": "citizen"}
         assert stored.follow_up_comment == "灯还是不亮"
     # The unsatisfied rating lets the centre reopen it.
-    reopened = client.post(f"/api/v1/appeals/{appeal.number}/actions", headers=world.headers("supervisor"),
-                           json={"action": "reopen", "reason": "市民评价不满意"})
-    assert reopened.status_code == 200 and reopened.json()["state"] == "dispatched"
+    reopened = api.act("supervisor", appeal.number, action="reopen", reason="市民评价不满意")
+    assert reopened["state"] == "dispatched"
 
 
 def test_citizen_cannot_rate_before_the_reply(client: TestClient, world: World) -> None:
@@ -598,9 +605,9 @@ def test_citizen_cannot_rate_before_the_reply(client: TestClient, world: World) 
     assert response.json()["error"]["code"] == "conflict"
 
 
-def test_rejection_tells_the_citizen_why(client: TestClient, world: World) -> None:
+def test_rejection_tells_the_citizen_why(client: TestClient, world: World, api: Api) -> None:
     appeal = world.appeal("received")
-    client.post(f"/api/v1/appeals/{appeal.number}/actions", headers=world.headers("intake"),
+    client.post(f"/api/v1/appeals/{appeal.number}/actions", headers=api.headers("intake"),
                 json={"action": "reject", "reason": "属司法诉讼事项，请通过法院途径解决"})
     code = service.query_code_for(world.session, appeal.number)
     public = client.get(f"/api/v1/public/appeals/{appeal.number}", params={"query_code": code}).json()

@@ -540,3 +540,10 @@ def test_generic_client_walks_the_flow(client: TestClient, world: World, fmt: st
     closed = geo.request(request_id)
     assert closed["status"] == "closed" and closed["status_notes"]
     assert [r["service_request_id"] for r in geo.requests(status="closed")] == [request_id]
+
+
+def test_reports_of_wrongdoing_are_never_listed(client, world) -> None:  # type: ignore[no-untyped-def]
+    report = world.appeal("accepted", appeal_type="report", title="举报某餐馆使用地沟油")
+    listed = client.get("/open311/v2/requests.json").json()
+    assert report.number not in {r["service_request_id"] for r in listed}
+    assert client.get(f"/open311/v2/requests/{report.number}.json").status_code == 404

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sudi.appeals import service as appeals
-from sudi.appeals.models import Appeal, State
+from sudi.appeals.models import Appeal
 from sudi.auth_bootstrap import bootstrap
 from sudi.core import auth, clock
 from sudi.core.db import transaction
@@ -173,6 +173,36 @@ class _Replay:
         unit = directory_data.MATTER_FOR_CATEGORY.get(sample.category_l1 or "", "")
         return _Routing(unit if unit in self.unit_paths else self.town_of_grid[grid_code], None, "livelihood")
 
+    def duplicate(self, draft: appeals.AppealDraft, master: str, after: datetime) -> None:
+        """A second citizen reports the same matter; the dispatcher merges it into the first."""
+        at = min(after + timedelta(hours=self.rng.uniform(1, 20)), self.now - timedelta(minutes=1))
+        copy = appeals.AppealDraft(**{**draft.__dict__, "external_ref": f"{draft.external_ref}:dup",
+                                      "received_at": at, "citizen_name": self.rng.choice(SURNAMES) + "女士",
+                                      "citizen_phone": f"13{self.rng.randrange(10**9):09d}"})
+        with clock.frozen_at(at):
+            number = appeals.create_appeal(self.session, self.actors["intake"], copy).appeal.number
+        self.act(at + timedelta(minutes=20), self.actors["intake"], number, action="accept")
+        self.act(at + timedelta(minutes=40), self.actors["dispatcher"], number, action="merge", into=master)
+
+    def pressure(self, t: datetime, handler: Actor, number: str) -> datetime:
+        """Some appeals in hand get a reminder, formal supervision or an extension, as in life."""
+        roll = self.rng.random()
+        later = t + timedelta(hours=self.rng.uniform(2, 30))
+        if roll < 0.12:
+            self.act(later, self.actors["dispatcher"], number, action="remind", comment="请抓紧办理并及时反馈")
+        elif roll < 0.18:
+            self.act(later, self.actors["supervisor"], number, action="supervise",
+                     reason="群众多次反映，列入督办事项，请限期办结")
+        elif roll < 0.26:
+            self.act(later, handler, number, action="request_extension", working_days=self.rng.choice([3, 5, 10]),
+                     reason="需协调相关单位现场会商，申请延期办理")
+            if self.rng.random() < 0.7:
+                later += timedelta(hours=self.rng.uniform(1, 6))
+                self.act(later, self.actors["dispatcher"], number, action="approve_extension")
+        else:
+            return t
+        return later
+
     def received_time(self, days_ago_max: int) -> datetime:
         day = self.now - timedelta(days=self.rng.uniform(0, days_ago_max))
         local = clock.local(day).replace(hour=self.rng.choice([8, 9, 9, 10, 10, 11, 14, 15, 15, 16, 17, 19, 21]),
@@ -208,7 +238,8 @@ class _Replay:
             return
         t = step(2)
         if target == "rejected":
-            self.act(t, self.actors["intake"], number, action="reject", reason="反映事项已通过司法途径处理，不属于受理范围")
+            self.act(t, self.actors["intake"], number, action="reject",
+                     reason="反映事项已通过司法途径处理，不属于受理范围")
             return
         self.act(t, self.actors["intake"], number, action="accept")
         if target == "accepted":
@@ -216,6 +247,8 @@ class _Replay:
         t = step(1)
         self.act(t, self.actors["dispatcher"], number, action="triage", in_scope=True,
                  **({"matter": routing.matter} if routing.matter else {}))
+        if target == "triaged":
+            return
         t = step(1)
         self.act(t, self.actors["dispatcher"], number, action="dispatch", unit=routing.unit)
         if target == "dispatched":
@@ -229,10 +262,15 @@ class _Replay:
             target = "acknowledged"  # a unit cannot return a matter on its own duty list
         t = step(1.8)
         self.act(t, handler, number, action="acknowledge")
+        t = self.pressure(t, handler, number)
         if target == "acknowledged":
+            if self.rng.random() < 0.1:
+                self.duplicate(draft, number, t)
             return
         t = step(24 * self.rng.choice([1, 2, 3, 4, 6, 8]))
         reply = sample.reply or "经核查，已按规定处理，感谢您对我区工作的监督与支持。"
+        if len(reply) < 10:  # some published replies are a bare "已办理"
+            reply = f"您反映的问题已转相关部门办理，答复如下：{reply}"
         self.act(t, handler, number, action="resolve", reply=reply)
         if target == "resolved":
             return
@@ -241,6 +279,17 @@ class _Replay:
         t = step(48)
         self.act(t, self.actors["intake"], number, action="follow_up", solved=satisfaction != "dissatisfied",
                  satisfaction=satisfaction)
+        if satisfaction == "dissatisfied" and target == "archived":
+            # 重办: the centre sends it back; the unit handles it again and the citizen is asked again.
+            t = step(24)
+            self.act(t, self.actors["supervisor"], number, action="reopen", reason="市民反映问题仍未解决，重新交办")
+            t = step(2)
+            self.act(t, handler, number, action="acknowledge")
+            t = step(72)
+            self.act(t, handler, number, action="resolve", reply="经再次现场核查并整改到位：" + reply)
+            t = step(48)
+            self.act(t, self.actors["intake"], number, action="follow_up", solved=True,
+                     satisfaction="fairly_satisfied")
         if target == "followed_up":
             return
         self.act(step(72), self.actors["supervisor"], number, action="archive")
@@ -256,8 +305,8 @@ def _plan(samples: list[SampleAppeal], rng: random.Random, now: datetime) -> lis
         target, back = (("archived", 365) if roll < 0.80 else ("followed_up", 60) if roll < 0.90
                         else ("resolved", 10))
         plan.append((s, target, back))
-    open_targets = ["received"] * 2 + ["accepted"] * 2 + ["dispatched"] * 4 + ["acknowledged"] * 6 + \
-        ["returned", "rejected"]
+    open_targets = ["received"] * 2 + ["accepted"] * 2 + ["triaged"] + ["dispatched"] * 4 + \
+        ["acknowledged"] * 6 + ["returned", "rejected"]
     for s in without:
         target = rng.choice(open_targets)
         plan.append((s, target, 25 if target in ("dispatched", "acknowledged") else 6))
@@ -288,25 +337,6 @@ def _load_appeals(session: Session, territory: Territory, console: Console | Non
                     except SudiError as exc:  # one odd record must not stop the demo; say which
                         progress.console.print(f"跳过 {sample.source}:{sample.source_id}: {exc.message_zh}")
                     progress.advance(task)
-    _merge_some_duplicates(session, replay)
     with clock.frozen_at(now):
         appeals.mark_overdue(session)
     return loaded
-
-
-def _merge_some_duplicates(session: Session, replay: _Replay) -> None:
-    """Open appeals with the same title in the same town are merged, as a dispatcher would."""
-    open_states = [State.accepted.value, State.dispatched.value]
-    rows = session.execute(select(Appeal.number, Appeal.title, Appeal.town_unit_id, Appeal.state)
-                           .where(Appeal.state.in_(open_states)).order_by(Appeal.id)).all()
-    first: dict[tuple[str, int | None], str] = {}
-    for number, title, town, _state in rows:
-        key = (title, town)
-        if key in first:
-            try:
-                appeals.perform_action(session, replay.actors["dispatcher"], number,
-                                       {"action": "merge", "into": first[key]})
-            except SudiError:
-                continue
-        else:
-            first[key] = number

@@ -164,8 +164,13 @@ def _window(query: RequestQuery) -> tuple[datetime, datetime]:
     return start, end
 
 
+# Reports of wrongdoing (举报) are never listed publicly: publishing them could expose the
+# whistleblower or warn the reported party. Their submitter follows them by number + query code.
+PUBLIC_LISTING = Appeal.appeal_type != "report"
+
+
 def find_requests(session: Session, query: RequestQuery) -> Sequence[Appeal]:
-    stmt = select(Appeal)
+    stmt = select(Appeal).where(PUBLIC_LISTING)
     if query.ids:
         # The spec: a list of ids overrides every other argument.
         stmt = stmt.where(Appeal.number.in_(query.ids))
@@ -186,7 +191,7 @@ def find_requests(session: Session, query: RequestQuery) -> Sequence[Appeal]:
 def get_request(session: Session, number: str) -> Appeal:
     # No number is that long or holds such characters, and PostgreSQL refuses NUL in a query.
     plausible = len(number) <= 64 and xml_safe(number) == number
-    appeal = session.scalar(select(Appeal).where(Appeal.number == number)) if plausible else None
+    appeal = session.scalar(select(Appeal).where(Appeal.number == number, PUBLIC_LISTING)) if plausible else None
     if appeal is None:
         shown = xml_safe(number)[:64]
         raise NotFound(f"没有编号为 {shown} 的诉求", f"service_request_id {shown!r} not found")
