@@ -2,22 +2,22 @@
 
 For each backend (SQLite, PostgreSQL) the script
 
-1. makes a scratch database (a temporary SQLite file, or ``sudi_bench`` on the local PostgreSQL),
-   prepares it with ``sudi init`` and then, through sudi's own services, the demo district's
-   towns, communities and 431 grids plus one ``intake_agent`` account;
-2. serves the baseline (bench/_baseline_app.py: FastAPI, one Pydantic-validated route, one-row
-   insert, same engine settings) with uvicorn and drives it;
-3. serves sudi (``sudi.asgi:app``, what ``sudi serve`` runs) with the same uvicorn settings, logs
-   in through ``POST /api/v1/auth/token`` and drives ``POST /api/v1/appeals`` (staff) and then
-   ``POST /api/v1/public/appeals`` (citizens, no log-in);
+1. makes a scratch database (a temporary SQLite file, or ``sudi_bench`` on the local PostgreSQL,
+   dropped at the end), prepares it with ``sudi init`` and then, through sudi's own services, the
+   demo district's towns, communities and 431 grids plus one ``intake_agent`` account;
+2. starts two uvicorn processes with the same settings (1 worker, 127.0.0.1, a free port): the
+   baseline (bench/_baseline_app.py: FastAPI, one Pydantic-validated route, one-row insert, an
+   engine from ``sudi.core.db.make_engine``) and sudi (``sudi.asgi:app``, what ``sudi serve`` runs);
+3. logs in through ``POST /api/v1/auth/token`` and, in each round, drives the baseline, then
+   ``POST /api/v1/appeals`` (staff, bearer token), then ``POST /api/v1/public/appeals`` (citizens);
 4. checks that the database gained exactly as many rows as the servers answered 201, and that
    every sudi appeal was placed in a grid (so the grid lookup ran).
 
-Every server is a real uvicorn process (1 worker, 127.0.0.1, a free port) and this process is
-the client: ``--concurrency`` threads, each with its own keep-alive ``httpx.Client``, first a
-warm-up, then a fixed duration (``--seconds``) or a fixed number of requests (``--requests``).
-Bodies are realistic Chinese appeals (the TipDM 2020 messages when available) with a point
-inside a random grid. Each loop is bounded in time and count; traffic stays on loopback.
+This process is the client: ``--concurrency`` threads, each with its own keep-alive
+``httpx.Client``, first a warm-up, then a fixed duration (``--seconds``) or a fixed number of
+requests (``--requests``). Bodies are realistic Chinese appeals (the TipDM 2020 messages when
+available) with a point inside a random grid. Every loop is bounded in time and count, and all
+traffic stays on loopback.
 
     .venv/bin/python bench/intake.py --backend both --seconds 15 --json var/bench-intake.json
 """
@@ -79,6 +79,7 @@ UVICORN_OPTIONS = ["--host", HOST, "--workers", "1", "--loop", "asyncio", "--htt
                    "--log-level", "warning", "--no-access-log"]
 MAX_RUN_SECONDS = 600  # the hard bound of one measured phase, whatever --requests asks for
 TARGET_RATIO = 0.5
+BUSY_LOAD = 0.5  # a 1-minute load average above this before the run means another job is running
 
 FALLBACK_TEXTS = [
     ("小区路灯不亮",
@@ -210,9 +211,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU the server process has used so far (Linux), else None."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def uvicorn_server(name: str, target: list[str], env: dict[str, str], workdir: Path) -> Iterator[str]:
-    """A uvicorn process on a free loopback port; yields its base URL and stops it on exit."""
+def uvicorn_server(name: str, target: list[str], env: dict[str, str], workdir: Path) -> Iterator[Server]:
+    """A uvicorn process on a free loopback port, stopped on exit."""
     port = free_port()
     log_path = workdir / f"{name}.log"
     command = [sys.executable, "-m", "uvicorn", *target, *UVICORN_OPTIONS, "--port", str(port)]
@@ -233,7 +248,7 @@ def uvicorn_server(name: str, target: list[str], env: dict[str, str], workdir: P
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{name} did not answer /healthz within 60 s")
             time.sleep(0.2)
-        yield base_url
+        yield Server(base_url, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -325,23 +340,7 @@ def drive(base_url: str, path: str, headers: dict[str, str], bodies: list[bytes]
 
 # ---------------------------------------------------------------- scenarios and results
 
-@dataclass
-class Result:
-    backend: str
-    scenario: str
-    endpoint: str
-    requests_per_s: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    measured: int
-    responses_201: int
-    errors: int
-    rows_created: int
-    rows_placed: int | None
-    verified: bool
-    ratio: float | None = None
-    first_error: str | None = None
+RowCounter = Callable[[Engine], tuple[int, int | None]]
 
 
 def baseline_rows(engine: Engine) -> tuple[int, int | None]:
@@ -349,7 +348,7 @@ def baseline_rows(engine: Engine) -> tuple[int, int | None]:
         return int(conn.scalar(select(func.count(Row.id))) or 0), None
 
 
-def appeal_rows(channel: str) -> Callable[[Engine], tuple[int, int | None]]:
+def appeal_rows(channel: str) -> RowCounter:
     """Appeals of one channel, and how many of them the grid lookup placed."""
     def count(engine: Engine) -> tuple[int, int | None]:
         query = select(func.count(Appeal.id), func.count(Appeal.grid_id)).where(Appeal.channel == channel)
@@ -359,56 +358,115 @@ def appeal_rows(channel: str) -> Callable[[Engine], tuple[int, int | None]]:
     return count
 
 
-def measure(backend: str, scenario: str, base_url: str, path: str, headers: dict[str, str],
-            bodies: list[bytes], engine: Engine, count_rows: Callable[[Engine], tuple[int, int | None]],
-            args: argparse.Namespace) -> Result:
-    before, placed_before = count_rows(engine)
-    load = drive(base_url, path, headers, bodies, concurrency=args.concurrency, warmup_s=args.warmup,
-                 seconds=args.seconds, requests=args.requests)
-    after, placed_after = count_rows(engine)
-    created = after - before
+@dataclass
+class Scenario:
+    name: str
+    server: Server
+    path: str
+    headers: dict[str, str]
+    count_rows: RowCounter
+
+
+@dataclass
+class Round:
+    load: Load
+    created: int
+    placed: int | None
+    server_cpu_s: float | None
+
+
+@dataclass
+class Result:
+    backend: str
+    scenario: str
+    endpoint: str
+    requests_per_s: float  # the median over rounds
+    rounds_per_s: list[float]
+    p50_ms: float  # latencies of all rounds pooled
+    p95_ms: float
+    p99_ms: float
+    server_cpu_ms: float | None  # server process CPU per request, warm-ups included
+    measured: int
+    responses_201: int  # warm-ups included, like the row counts
+    errors: int
+    rows_created: int
+    rows_placed: int | None
+    verified: bool
+    ratio: float | None = None
+    first_error: str | None = None
+
+
+def run_round(scenario: Scenario, bodies: list[bytes], engine: Engine, args: argparse.Namespace) -> Round:
+    before, placed_before = scenario.count_rows(engine)
+    cpu_before = scenario.server.cpu_seconds()
+    load = drive(scenario.server.url, scenario.path, scenario.headers, bodies, concurrency=args.concurrency,
+                 warmup_s=args.warmup, seconds=args.seconds, requests=args.requests)
+    cpu_after = scenario.server.cpu_seconds()
+    after, placed_after = scenario.count_rows(engine)
     placed = None if placed_after is None or placed_before is None else placed_after - placed_before
-    verified = load.errors == 0 and created == load.ok and placed in (None, created)
-    cuts = statistics.quantiles(load.latencies_ms, n=100, method="inclusive") if len(load.latencies_ms) > 1 \
-        else [math.nan] * 99
-    return Result(backend=backend, scenario=scenario, endpoint=f"POST {path}",
-                  requests_per_s=load.measured / load.elapsed_s if load.elapsed_s > 0 else 0.0,
-                  p50_ms=cuts[49], p95_ms=cuts[94], p99_ms=cuts[98], measured=load.measured,
-                  responses_201=load.ok, errors=load.errors, rows_created=created, rows_placed=placed,
-                  verified=verified, first_error=load.first_error)
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return Round(load, after - before, placed, cpu)
+
+
+def summarise(backend: str, scenario: Scenario, rounds: list[Round]) -> Result:
+    latencies = sorted(ms for r in rounds for ms in r.load.latencies_ms)
+    cuts = (statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1
+            else [math.nan] * 99)
+    per_round = [r.load.measured / r.load.elapsed_s if r.load.elapsed_s > 0 else 0.0 for r in rounds]
+    ok = sum(r.load.ok for r in rounds)
+    errors = sum(r.load.errors for r in rounds)
+    created = sum(r.created for r in rounds)
+    placed = None if rounds[0].placed is None else sum(r.placed or 0 for r in rounds)
+    cpu = (None if any(r.server_cpu_s is None for r in rounds)
+           else 1000 * sum(r.server_cpu_s or 0.0 for r in rounds) / max(1, ok + errors))
+    return Result(backend=backend, scenario=scenario.name, endpoint=f"POST {scenario.path}",
+                  requests_per_s=statistics.median(per_round), rounds_per_s=[round(x, 1) for x in per_round],
+                  p50_ms=cuts[49], p95_ms=cuts[94], p99_ms=cuts[98], server_cpu_ms=cpu,
+                  measured=len(latencies),
+                  responses_201=ok, errors=errors, rows_created=created, rows_placed=placed,
+                  verified=errors == 0 and created == ok and placed in (None, created),
+                  first_error=next((r.load.first_error for r in rounds if r.load.first_error), None))
+
+
+def log_in(server: Server) -> dict[str, str]:
+    response = httpx.post(server.url + "/api/v1/auth/token", timeout=30,
+                          json={"username": INTAKE_USER, "password": INTAKE_PASSWORD})
+    response.raise_for_status()
+    return {"authorization": "Bearer " + response.json()["access_token"]}
 
 
 def run_backend(backend: str, args: argparse.Namespace, territory: Territory,
                 bodies: list[bytes]) -> tuple[Database, list[Result]]:
+    """Both servers run side by side (the idle one costs nothing); each round drives the
+    baseline, then sudi's staff route, then its public route, so slow drifts hit all three."""
     workdir = Path(tempfile.mkdtemp(prefix=f"sudi-bench-{backend}-"))
     try:
         with scratch_database(backend, workdir) as db:
             console.print(f"[bold]{backend}[/bold]: preparing {db.backend} {db.server_version} …")
             prepare(db, territory, workdir)
             engine = make_engine(db.url)
+            baseline_target = ["--factory", "_baseline_app:app_from_env", "--app-dir", str(BENCH_DIR)]
+            sudi_env = {"SUDI_DATABASE_URL": db.url, "SUDI_MEDIA_DIR": str(workdir / "media")}
             try:
-                results = []
-                baseline_target = ["--factory", "_baseline_app:app_from_env", "--app-dir", str(BENCH_DIR)]
-                baseline_env = {"BENCH_DATABASE_URL": db.url}
-                with uvicorn_server("baseline", baseline_target, baseline_env, workdir) as url:
-                    console.print(f"  baseline at {url}")
-                    results.append(measure(backend, "baseline", url, "/rows", {}, bodies, engine,
-                                           baseline_rows, args))
-                sudi_env = {"SUDI_DATABASE_URL": db.url, "SUDI_MEDIA_DIR": str(workdir / "media")}
-                with uvicorn_server("sudi", ["sudi.asgi:app"], sudi_env, workdir) as url:
-                    console.print(f"  sudi at {url}")
-                    login = httpx.post(url + "/api/v1/auth/token", timeout=30,
-                                       json={"username": INTAKE_USER, "password": INTAKE_PASSWORD})
-                    login.raise_for_status()
-                    bearer = {"authorization": "Bearer " + login.json()["access_token"]}
-                    results.append(measure(backend, "sudi staff", url, "/api/v1/appeals", bearer, bodies,
-                                           engine, appeal_rows("hotline"), args))
-                    results.append(measure(backend, "sudi public", url, "/api/v1/public/appeals", {}, bodies,
-                                           engine, appeal_rows("web"), args))
+                with uvicorn_server("baseline", baseline_target, {"BENCH_DATABASE_URL": db.url},
+                                    workdir) as baseline, \
+                        uvicorn_server("sudi", ["sudi.asgi:app"], sudi_env, workdir) as sudi:
+                    console.print(f"  baseline at {baseline.url}, sudi at {sudi.url}")
+                    scenarios = [
+                        Scenario("baseline", baseline, "/rows", {}, baseline_rows),
+                        Scenario("sudi staff", sudi, "/api/v1/appeals", log_in(sudi), appeal_rows("hotline")),
+                        Scenario("sudi public", sudi, "/api/v1/public/appeals", {}, appeal_rows("web")),
+                    ]
+                    rounds: dict[str, list[Round]] = {s.name: [] for s in scenarios}
+                    for n in range(args.rounds):
+                        for scenario in scenarios:
+                            console.print(f"  round {n + 1}/{args.rounds}: {scenario.name} …")
+                            rounds[scenario.name].append(run_round(scenario, bodies, engine, args))
             finally:
                 engine.dispose()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    results = [summarise(backend, s, rounds[s.name]) for s in scenarios]
     base_rps = results[0].requests_per_s
     for result in results[1:]:
         result.ratio = result.requests_per_s / base_rps if base_rps else None
@@ -424,21 +482,23 @@ def machine() -> dict[str, Any]:
     packages = ("fastapi", "starlette", "pydantic", "sqlalchemy", "uvicorn", "h11", "psycopg", "httpx")
     return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "nproc": os.cpu_count(), "cpu": cpu,
             "python": platform.python_version(), "platform": platform.platform(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
             "packages": {p: metadata.version(p) for p in packages}}
 
 
 def report(results: list[Result]) -> None:
     table = Table(title="Intake throughput (higher req/s is better; ratio = sudi / baseline, target ≥ "
                         f"{TARGET_RATIO})")
-    for column in ("backend", "scenario", "req/s", "p50 ms", "p95 ms", "p99 ms", "201s", "errors",
-                   "rows created", "in a grid", "ratio"):
+    for column in ("backend", "scenario", "req/s", "p50 ms", "p95 ms", "p99 ms", "server CPU ms/req", "201s",
+                   "errors", "rows created", "in a grid", "ratio"):
         table.add_column(column, justify="left" if column in ("backend", "scenario") else "right")
     for r in results:
         ratio = "" if r.ratio is None else (f"[green]{r.ratio:.2f}[/green]" if r.ratio >= TARGET_RATIO
                                             else f"[red]{r.ratio:.2f}[/red]")
         rows = f"{r.rows_created}" if r.verified else f"[red]{r.rows_created} ≠ {r.responses_201}[/red]"
         table.add_row(r.backend, r.scenario, f"{r.requests_per_s:.0f}", f"{r.p50_ms:.1f}", f"{r.p95_ms:.1f}",
-                      f"{r.p99_ms:.1f}", str(r.responses_201), str(r.errors), rows,
+                      f"{r.p99_ms:.1f}", "" if r.server_cpu_ms is None else f"{r.server_cpu_ms:.2f}",
+                      str(r.responses_201), str(r.errors), rows,
                       "" if r.rows_placed is None else str(r.rows_placed), ratio)
     console.print(table)
     for r in results:
@@ -453,6 +513,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=None,
                         help="measure this many requests per scenario instead of a duration")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds before measuring")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every scenario this many times, interleaved; req/s is the median")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (one connection each)")
     parser.add_argument("--bodies", type=int, default=2000, help="distinct request bodies to cycle through")
     parser.add_argument("--seed", type=int, default=20260101)
@@ -462,6 +524,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--concurrency must be between 1 and 64")
     if not 0 < args.seconds <= MAX_RUN_SECONDS or not 0 <= args.warmup <= 60:
         parser.error(f"--seconds must be in (0, {MAX_RUN_SECONDS}] and --warmup in [0, 60]")
+    if not 1 <= args.rounds <= 10:
+        parser.error("--rounds must be between 1 and 10")
     if args.requests is not None and args.requests < 1:
         parser.error("--requests must be positive")
     return args
@@ -476,7 +540,10 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"{info['date']}  {info['cpu']}  nproc={info['nproc']}  Python {info['python']}  "
                   f"concurrency={args.concurrency}  "
                   + (f"requests={args.requests}" if args.requests else f"seconds={args.seconds:g}")
-                  + f"  warm-up={args.warmup:g}s  bodies: {source}")
+                  + f"  warm-up={args.warmup:g}s  rounds={args.rounds}  bodies: {source}")
+    if info["load_average_at_start"][0] > BUSY_LOAD:
+        console.print(f"[yellow]warning: load average {info['load_average_at_start'][0]} before the run: "
+                      "something else is using the CPU, so the numbers will be noisy[/yellow]")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     results: list[Result] = []
     databases: dict[str, str] = {}
@@ -487,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     report(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
+        info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         payload = {"machine": info, "databases": databases, "command": " ".join(sys.argv),
                    "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
                    "bodies": source, "uvicorn": UVICORN_OPTIONS, "results": [asdict(r) for r in results]}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -74,9 +73,9 @@ def _empty(engine) -> None:  # type: ignore[no-untyped-def]
                 conn.execute(table.delete())
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, media_dir=tmp_path / "media")
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(database_url=database_url, media_dir=tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture
@@ -100,11 +99,17 @@ def world(session: Session) -> World:
     return build_world(session)
 
 
-@pytest.fixture
-def app(settings: Settings, session_factory, world: World):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="session")
+def _application(settings: Settings, engine):  # type: ignore[no-untyped-def]
+    # Built once: route set-up is the same for every test; each test gets an emptied database.
     application = create_app(settings)
-    application.state.session_factory = session_factory
+    application.state.session_factory = make_session_factory(engine)
     return application
+
+
+@pytest.fixture
+def app(_application, session_factory, world: World):  # type: ignore[no-untyped-def]
+    return _application
 
 
 @pytest.fixture
@@ -112,3 +117,4 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app) as c:
         yield c
     shutil.rmtree(app.state.settings.media_dir, ignore_errors=True)
+    app.state.settings.media_dir.mkdir(exist_ok=True)

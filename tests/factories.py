@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sudi.appeals import service as appeals
 from sudi.appeals.models import Appeal
 from sudi.core import auth, clock
+from sudi.core.db import transaction
 from sudi.directory import service as directory
 from sudi.directory.models import ApiToken, User
 from sudi.directory.service import SYSTEM, Actor, actor_for
@@ -73,6 +74,14 @@ class World:
 
 
 def build_world(session: Session) -> World:
+    """One commit for the whole world: each service call inside is a savepoint."""
+    with transaction(session):
+        world = _build_world(session)
+    session.expire_all()
+    return world
+
+
+def _build_world(session: Session) -> World:
     appeals.seed_defaults(session, TAXONOMY)
     units = [("district", "区人民政府", "district", None), ("centre", "区诉求办理中心", "centre", "district"),
              ("zjj", "区住房和城乡建设局", "department", "district"),

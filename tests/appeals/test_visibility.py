@@ -21,6 +21,14 @@ from tests.factories import IN_G001, IN_G002, World
 _ID_WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
 
 
+def headers(world: World, username: str) -> dict[str, str]:
+    """A bearer token for ``username``. The world's session may hold a read snapshot older than
+    the API's writes; SQLite will not turn that into a write (the token insert), so end it."""
+    if world.session.in_transaction():
+        world.session.rollback()
+    return world.headers(username)
+
+
 def resident_id(first17: str) -> str:
     """An 18-character resident ID with its GB 11643 check character (ISO 7064 MOD 11-2)."""
     total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
@@ -103,16 +111,16 @@ FULL_PHONE: dict[str, tuple[str, ...]] = {
 
 @pytest.mark.parametrize("username", list(VISIBLE))
 def test_list_and_detail_follow_visibility(world: World, client: TestClient, scene: Scene, username: str) -> None:
-    headers = world.headers(username)
+    auth = headers(world, username)
     expected = scene.numbers(*VISIBLE[username])
-    response = client.get("/api/v1/appeals", params={"page_size": 100}, headers=headers)
+    response = client.get("/api/v1/appeals", params={"page_size": 100}, headers=auth)
     assert response.status_code == 200, response.text
     body = response.json()
     assert {item["number"] for item in body["items"]} == expected
     assert body["total"] == len(expected)
     for name in ALL:
         number = getattr(scene, name).number
-        detail = client.get(f"/api/v1/appeals/{number}", headers=headers)
+        detail = client.get(f"/api/v1/appeals/{number}", headers=auth)
         if number in expected:
             assert detail.status_code == 200, (name, detail.text)
             assert detail.json()["number"] == number
@@ -124,11 +132,11 @@ def test_list_and_detail_follow_visibility(world: World, client: TestClient, sce
 
 
 def test_filters_never_widen_visibility(world: World, client: TestClient, scene: Scene) -> None:
-    response = client.get("/api/v1/appeals", params={"unit": "cgj"}, headers=world.headers("zjj"))
+    response = client.get("/api/v1/appeals", params={"unit": "cgj"}, headers=headers(world, "zjj"))
     assert {i["number"] for i in response.json()["items"]} == {scene.cgj_zjj.number}
-    response = client.get("/api/v1/appeals", params={"grid": "G002"}, headers=world.headers("grid1"))
+    response = client.get("/api/v1/appeals", params={"grid": "G002"}, headers=headers(world, "grid1"))
     assert {i["number"] for i in response.json()["items"]} == {scene.by_grid1.number}
-    response = client.get("/api/v1/appeals", params={"q": scene.zjj.number}, headers=world.headers("cgj"))
+    response = client.get("/api/v1/appeals", params={"q": scene.zjj.number}, headers=headers(world, "cgj"))
     assert response.json()["items"] == []
 
 
@@ -140,7 +148,7 @@ def test_a_grid_workers_own_filing_is_a_patrol_finding_it_can_always_see(world: 
 
 def test_a_user_who_cannot_see_an_appeal_cannot_act_on_it(world: World, client: TestClient, scene: Scene) -> None:
     response = client.post(f"/api/v1/appeals/{scene.zjj.number}/actions",
-                           json={"action": "note", "comment": "看一眼"}, headers=world.headers("mediator"))
+                           json={"action": "note", "comment": "看一眼"}, headers=headers(world, "mediator"))
     assert response.status_code == 403
     with pytest.raises(Forbidden):
         service.access_appeal(world.session, world.actor("cgj"), scene.zjj.number)
@@ -163,13 +171,13 @@ def _view_is_full(item: dict[str, object]) -> bool:
 @pytest.mark.parametrize("username", [u for u in VISIBLE if VISIBLE[u]])
 def test_phone_and_id_numbers_are_masked_by_role(world: World, client: TestClient, scene: Scene,
                                                  username: str) -> None:
-    headers = world.headers(username)
+    auth = headers(world, username)
     listing = {i["number"]: i for i in client.get("/api/v1/appeals", params={"page_size": 100},
-                                                    headers=headers).json()["items"]}
+                                                    headers=auth).json()["items"]}
     for name in VISIBLE[username]:
         number = getattr(scene, name).number
         full = name in FULL_PHONE[username]
-        detail = client.get(f"/api/v1/appeals/{number}", headers=headers).json()
+        detail = client.get(f"/api/v1/appeals/{number}", headers=auth).json()
         assert _view_is_full(detail) is full, (username, name, "detail")
         assert _view_is_full(listing[number]) is full, (username, name, "list")
         assert service.shows_full_phone(world.actor(username), getattr(scene, name)) is full
@@ -197,7 +205,7 @@ def test_public_status_shows_only_public_steps(world: World, client: TestClient)
     number, code = submitted.json()["number"], submitted.json()["query_code"]
 
     def act(who: str, **payload: object) -> None:
-        response = client.post(f"/api/v1/appeals/{number}/actions", json=payload, headers=world.headers(who))
+        response = client.post(f"/api/v1/appeals/{number}/actions", json=payload, headers=headers(world, who))
         assert response.status_code == 200, response.text
 
     act("intake", action="accept")
@@ -259,13 +267,13 @@ def test_idempotency_replay_by_another_staff_user_does_not_disclose_the_appeal(
     returned to whoever sends it."""
     first = client.post("/api/v1/appeals", json={"title": "噪音扰民", "content": f"电话{CONTENT_PHONE}",
                                                  "lat": IN_G001[0], "lon": IN_G001[1]},
-                        headers={**world.headers("intake"), "Idempotency-Key": "form-1"})
+                        headers={**headers(world, "intake"), "Idempotency-Key": "form-1"})
     assert first.status_code == 201
     number, code = first.json()["number"], first.json()["query_code"]
     appeal = service.get_appeal(world.session, number)
     assert not service.can_see(world.session, world.actor("grid2"), appeal)
     replay = client.post("/api/v1/appeals", json={"title": "别的事", "content": "别的内容"},
-                         headers={**world.headers("grid2"), "Idempotency-Key": "form-1"})
+                         headers={**headers(world, "grid2"), "Idempotency-Key": "form-1"})
     assert replay.status_code in (403, 409, 422), replay.text
     assert number not in replay.text and code not in replay.text
 
@@ -273,7 +281,7 @@ def test_idempotency_replay_by_another_staff_user_does_not_disclose_the_appeal(
 def test_public_submit_replaying_a_staff_idempotency_key_does_not_reveal_the_query_code(
         world: World, client: TestClient) -> None:
     first = client.post("/api/v1/appeals", json={"title": "噪音扰民", "content": "夜间施工噪音"},
-                        headers={**world.headers("intake"), "Idempotency-Key": "form-2"})
+                        headers={**headers(world, "intake"), "Idempotency-Key": "form-2"})
     assert first.status_code == 201
     number, code = first.json()["number"], first.json()["query_code"]
     replay = client.post("/api/v1/public/appeals", json={"title": "x", "content": "y"},

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from sudi.appeals import service
 from sudi.appeals.models import (
@@ -41,12 +42,14 @@ from sudi.appeals.models import (
     STATE_LABELS,
     URGENCY_LABELS,
     Appeal,
+    AppealAssist,
     Category,
     Channel,
 )
 from sudi.core import clock
+from sudi.core.db import transaction
 from sudi.core.errors import InvalidInput, SudiError
-from sudi.directory.models import Role, Unit
+from sudi.directory.models import Grid, Role, Unit
 from sudi.directory.service import Actor
 from sudi.intelligence.pii import mask_phone, mask_text
 
@@ -76,6 +79,7 @@ IMPORT_COMMENT = "历史数据导入：时间取自原始记录"
 MIN_REPLY = 10  # the service refuses a shorter reply when resolving
 TITLE_FROM_CONTENT = 30
 MAX_REF = 128   # appeals.external_ref is String(128)
+ROWS_PER_COMMIT = 50
 
 # Historical rows are replayed through the ordinary workflow, whose rules authorise by role. The
 # import therefore acts as the centre's dispatcher (accept, dispatch, archive) and as a desk of the
@@ -105,6 +109,7 @@ class ImportReport:
     problems: list[ImportProblem] = field(default_factory=list)
     # Rows imported but not as complete as the file asked (e.g. a reply the service cannot accept).
     notes: list[ImportProblem] = field(default_factory=list)
+    encoding: str | None = None  # what a CSV was read as; None for XLSX
     seconds: float = 0.0
 
 
@@ -261,7 +266,7 @@ def _text(value: Any) -> str:
 class _Importer:
     def __init__(self, session: Session, path: Path, table: _Table, mapping: dict[str, int]) -> None:
         self.session, self.path, self.table, self.mapping = session, path, table, mapping
-        self.report = ImportReport()
+        self.report = ImportReport(encoding=table.encoding)
         self._units: dict[str, Unit | None] = {}
         self._categories: dict[str, str | None] = {}
 
@@ -301,30 +306,45 @@ class _Importer:
         progress = (Progress(TextColumn("导入 / importing"), BarColumn(), MofNCompleteColumn(),
                              TimeElapsedColumn(), console=console, transient=False)
                     if console is not None else None)
+        rows = iter(self.table.rows)
         with progress or nullcontext():
             task = progress.add_task("import", total=self.table.total) if progress is not None else None
-            for rownum, cells in self.table.rows:
-                if progress is not None and task is not None:
-                    progress.advance(task)
-                if all(_text(c) == "" for c in cells):
-                    continue
-                try:
-                    self.import_row(rownum, cells)
-                except _RowError as exc:
-                    self.report.problems.append(ImportProblem(rownum, str(exc)))
-                except SudiError as exc:
-                    self.report.problems.append(ImportProblem(rownum, f"{exc.message_zh} / {exc.message_en}"))
-                except SQLAlchemyError as exc:
-                    # e.g. a concurrent import of the same file won the unique external_ref
-                    self.session.rollback()
-                    self.report.problems.append(ImportProblem(rownum, f"数据库错误 / database error: {exc}"))
+            while batch := list(islice(rows, ROWS_PER_COMMIT)):
+                # One commit per batch keeps a large file fast; each row inside is a savepoint, so
+                # a bad row is undone whole (no half-closed appeal) and its neighbours stay.
+                with transaction(self.session):
+                    for rownum, cells in batch:
+                        if progress is not None and task is not None:
+                            progress.advance(task)
+                        self.guarded_row(rownum, cells)
         if console is not None:
             for note in self.report.notes:
                 console.print(f"[cyan]第 {note.row} 行 / row {note.row}:[/cyan] {note.message}")
         self.report.seconds = _time.perf_counter() - started
         return self.report
 
-    def import_row(self, rownum: int, cells: Sequence[Any]) -> None:
+    def guarded_row(self, rownum: int, cells: Sequence[Any]) -> None:
+        if all(_text(c) == "" for c in cells):
+            return
+        try:
+            with transaction(self.session):
+                outcome, notes = self.import_row(rownum, cells)
+        except _RowError as exc:
+            self.report.problems.append(ImportProblem(rownum, str(exc)))
+            return
+        except SudiError as exc:
+            self.report.problems.append(ImportProblem(rownum, f"{exc.message_zh} / {exc.message_en}"))
+            return
+        except SQLAlchemyError as exc:  # e.g. a concurrent import of the same file won the external_ref
+            self.report.problems.append(ImportProblem(rownum, f"数据库错误 / database error: {exc}"))
+            return
+        if outcome == "skipped":
+            self.report.skipped += 1
+        else:
+            self.report.imported += 1
+            self.report.notes.extend(ImportProblem(rownum, note) for note in notes)
+
+    def import_row(self, rownum: int, cells: Sequence[Any]) -> tuple[str, list[str]]:
         values = {name: _text(self.cell(cells, name)) for name in FIELD_ALIASES}
         title, content, reply = values["title"], values["content"], values["reply"]
         if not title and not content:
@@ -358,7 +378,7 @@ class _Importer:
             source["category"] = values["category"]
         holder = unit or self.unit("centre")
         closable = bool(reply) and holder is not None and len(reply) >= MIN_REPLY
-        notes = []
+        notes: list[str] = []
         if reply and not closable:
             source["reply"] = reply  # kept on the trail since the appeal cannot carry it as resolved
             if replied_at is not None:
@@ -377,17 +397,14 @@ class _Importer:
             extra={"import": source})
         intake = service.create_appeal(self.session, IMPORT_INTAKE, draft)
         if not intake.created:
-            self.report.skipped += 1
-            return
-        self.report.imported += 1
-        self.report.notes.extend(ImportProblem(rownum, note) for note in notes)
+            return "skipped", []
         number = intake.appeal.number
         step = "accept"
         try:
             with clock.frozen_at(received_at):
                 self.act(IMPORT_DISPATCHER, number, action="accept")
                 if not closable:
-                    return
+                    return "imported", notes
                 assert holder is not None
                 step = "dispatch"
                 self.act(IMPORT_DISPATCHER, number, action="dispatch", unit=holder.code)
@@ -397,11 +414,9 @@ class _Importer:
                                       ("archive", {"reason": ARCHIVE_REASON})):
                     self.act(desk if step != "archive" else IMPORT_DISPATCHER, number, action=step, **payload)
         except SudiError as exc:
-            # The appeal exists (imported above); say exactly where its history stopped.
-            state = service.get_appeal(self.session, number).state
-            raise _RowError(f"已导入为 {number}，但「{step}」失败，停在 {state}：{exc.message_zh}"
-                            f" / imported as {number} but {step} failed, left {state}: {exc.message_en}"
-                            ) from exc
+            raise _RowError(f"办理步骤「{step}」被拒绝，该行未导入：{exc.message_zh}"
+                            f" / the {step} step was refused, row not imported: {exc.message_en}") from exc
+        return "imported", notes
 
     def act(self, actor: Actor, number: str, **payload: Any) -> None:
         service.perform_action(self.session, actor, number, {"comment": IMPORT_COMMENT, **payload})
@@ -419,8 +434,9 @@ def import_file(session: Session, path: str | Path, *, sheet: str | None = None,
                 console: Console | None = None) -> ImportReport:
     """Import historical appeals from an XLSX or CSV file; see :data:`FIELD_ALIASES` for columns.
 
-    Each row is committed on its own, so a bad row is reported and skipped without losing the rest,
-    and re-importing a file skips the rows already in (matched by ``external_ref``).
+    Each row is its own savepoint (committed 50 rows at a time), so a bad row is reported and
+    left out whole while the rest import, and re-importing a file skips the rows already in
+    (matched by ``external_ref``).
     """
     path = Path(path)
     if not path.is_file():
@@ -520,8 +536,14 @@ def export_xlsx(session: Session, actor: Actor, flt: service.AppealFilter) -> by
 
     writer = _Writer(ws)
     # One row past the cap tells a full export from a truncated one without a COUNT query.
+    # Every related row a line shows is loaded per batch, never per appeal; JSON the sheet does not
+    # show (grid polygons, triage notes) is not decoded at all.
     query = (service.filtered_query(session, actor, flt).limit(MAX_EXPORT_ROWS + 1)
-             .options(lazyload(Appeal.attachments)).execution_options(yield_per=EXPORT_BATCH))
+             .options(joinedload(Appeal.category), joinedload(Appeal.grid).load_only(Grid.name),
+                      joinedload(Appeal.town), joinedload(Appeal.lead_unit),
+                      selectinload(Appeal.assisting).joinedload(AppealAssist.unit),
+                      defer(Appeal.triage), defer(Appeal.extension_pending))
+             .execution_options(yield_per=EXPORT_BATCH))
     written, truncated = 0, False
     result = session.scalars(query)
     try:

@@ -206,12 +206,17 @@ def create_appeal(session: Session, actor: Actor, draft: AppealDraft) -> Intake:
         raise InvalidInput("受理时间不能晚于当前时间", "received_at is in the future", field="received_at")
     address = _clean_text(draft.address, "address", "地址", 255, required=False)
 
+    # An idempotency key is the submitter's own: scoped to the staff user, channel or the public
+    # form, so replaying someone else's key cannot reveal their appeal.
+    idempotency_key = f"{actor.username}:{draft.idempotency_key}"[:128] if draft.idempotency_key else None
     with transaction(session):
-        for key_column, key in ((Appeal.idempotency_key, draft.idempotency_key),
-                                (Appeal.external_ref, draft.external_ref)):
+        for key_column, key in ((Appeal.idempotency_key, idempotency_key), (Appeal.external_ref, draft.external_ref)):
             if key:
                 existing = session.scalar(select(Appeal).where(key_column == key))
                 if existing is not None:
+                    if (existing.title, existing.content) != (title, content):
+                        raise Conflict("该请求标识已用于另一件诉求", "this idempotency key or reference was used "
+                                       "for a different appeal", field="idempotency_key")
                     return Intake(existing, query_code_for(session, existing.number), created=False)
         category = _resolve_category(session, draft.category)
         matter = get_matter_by_code(session, draft.matter) if draft.matter else None
@@ -235,7 +240,7 @@ def create_appeal(session: Session, actor: Actor, draft: AppealDraft) -> Intake:
             citizen_name="" if draft.is_anonymous else draft.citizen_name.strip()[:64],
             citizen_phone="" if draft.is_anonymous else phone, citizen_key=draft.citizen_key[:128],
             is_anonymous=draft.is_anonymous, received_at=received_at, external_ref=draft.external_ref,
-            idempotency_key=draft.idempotency_key, created_by_id=actor.id, updated_at=clock.now(),
+            idempotency_key=idempotency_key, created_by_id=actor.id, updated_at=clock.now(),
         )
         session.add(appeal)
         session.flush()
@@ -665,6 +670,8 @@ def _apply(session: Session, actor: Actor, appeal: Appeal, action: str, payload:
         data.update(_set_limits(session, appeal, now))
         to_state, public_note = State.dispatched, "已转交承办单位办理"
     elif action == "request_extension":
+        if appeal.extension_pending:
+            raise Conflict("已有待审批的延期申请", "an extension request is already pending")
         days = payload.get("working_days")
         if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 60:
             raise InvalidInput("延期工作日须为 1–60 的整数", "working_days must be an integer 1..60",
