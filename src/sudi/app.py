@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sudi.core.config import Settings
@@ -33,6 +34,10 @@ def _error_response(request: Request, status: int, body: dict[str, Any]) -> Resp
         from sudi.open311.api import open311_error
 
         return open311_error(request, status, body["message_en"])
+    from sudi.web.errors import html_error, wants_html
+
+    if wants_html(request):  # a page outside /api/ and /open311/: a Chinese error page
+        return html_error(request, status, body)
     return JSONResponse({"error": body}, status_code=status)
 
 
@@ -81,6 +86,14 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
             body["field"] = field
         return _error_response(request, 422, body)
 
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> Response:
+        # Defence in depth: input that slipped past validation and that the database refused
+        # (an out-of-range number, a NUL byte) is the caller's error, not the server's.
+        log.warning("database refused input on %s: %s", request.url.path, exc.orig)
+        return _error_response(request, 422, {"code": "invalid_input", "message": "输入数据超出允许范围",
+                                              "message_en": "the database refused a value as out of range"})
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         zh, en = _HTTP_MESSAGES.get(exc.status_code, ("请求无法处理", str(exc.detail)))
@@ -105,6 +118,10 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
     app.include_router(appeals_router)
     app.include_router(public_router)
     app.include_router(open311_router)
+
+    from sudi.web import install as install_web
+
+    install_web(app)  # the web face (portal, staff pages, static files, CSRF) after the API routes
     return app
 
 

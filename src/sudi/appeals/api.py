@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Header, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Body, File, Header, Path, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import ValidationError
 
 from sudi.appeals import policy, service
 from sudi.appeals.models import Attachment
@@ -31,12 +32,17 @@ def _date_bound(value: str | None, name: str, *, end: bool) -> datetime | None:
     if not value:
         return None
     try:
+        if len(value) == 10 and not "1990-01-01" <= value <= "2199-12-31":
+            raise ValueError(value)
         if len(value) == 10:
             day = date.fromisoformat(value) + (timedelta(days=1) if end else timedelta(0))
             return datetime.combine(day, time.min, tzinfo=clock.DISTRICT_TZ)
         moment = datetime.fromisoformat(value)
+        if not 1990 <= moment.year <= 2199:
+            raise ValueError(value)
     except ValueError:
-        raise InvalidInput(f"{name} 日期格式应为 YYYY-MM-DD", f"{name} must be an ISO date", field=name) from None
+        raise InvalidInput(f"{name} 日期应为 1990–2199 年间的 YYYY-MM-DD", f"{name} must be an ISO date "
+                           "between 1990 and 2199", field=name) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=clock.DISTRICT_TZ)
 
 
@@ -141,7 +147,7 @@ async def upload_attachment(number: str, session: SessionDep, actor: ActorDep, s
 
 
 @router.get("/appeals/{number}/attachments/{attachment_id}", summary="下载照片 / fetch a photo")
-def get_attachment(number: str, attachment_id: int, session: SessionDep, actor: ActorDep,
+def get_attachment(number: str, attachment_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, actor: ActorDep,
                    settings: SettingsDep) -> FileResponse:
     appeal = service.access_appeal(session, actor, number)
     attachment = session.get(Attachment, attachment_id)
@@ -162,6 +168,8 @@ def calendar_deadline(session: SessionDep, start: str,
         moment = moment.replace(tzinfo=clock.DISTRICT_TZ)
     if (working_days is None) == (hours is None):
         raise InvalidInput("须且只能给出 working_days 或 hours 之一", "give exactly one of working_days or hours")
+    if not 1990 <= moment.year <= 2199:
+        raise InvalidInput("start 须在 1990–2199 年之间", "start must lie between 1990 and 2199", field="start")
     calendar = policy.work_calendar(session)
     deadline = (calendar.add_working_days(moment, working_days) if working_days is not None
                 else calendar.add_hours(moment, float(hours or 0)))
@@ -216,7 +224,13 @@ def wechat_intake(request: Request, session: SessionDep, response: Response,
     message_id = body.pop("msg_id", None)
     if not isinstance(openid, str) or not 1 <= len(openid) <= 128:
         raise InvalidInput("缺少发送者 openid", "openid (the sender's WeChat openid) is required", field="openid")
-    parsed = PublicAppealCreate.model_validate(body)
+    try:
+        parsed = PublicAppealCreate.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise InvalidInput(f"参数 {where} 无效：{first.get('msg', '')}", f"{where}: {first.get('msg', '')}",
+                           field=where) from None
     draft = service.AppealDraft(**parsed.model_dump(), channel="wechat", citizen_key="wechat:" + openid,
                                 external_ref=f"wechat:{message_id}" if message_id else None)
     intake = service.create_appeal(session, channel_actor(key.name), draft)

@@ -92,3 +92,10 @@ def limits_for(session: Session, *, kind: str, urgency: str, appeal_type: str, s
     return Limits(policy.name,
                   compute_due(calendar, start, policy.acknowledge_amount, policy.acknowledge_unit),
                   compute_due(calendar, start, policy.resolve_amount, policy.resolve_unit))
+
+
+def list_policies(session: Session) -> list[TimeLimitPolicy]:
+    """Every time-limit row, the default first, then by how specific it is (kind, urgency, type)."""
+    rows = list(session.scalars(select(TimeLimitPolicy).order_by(TimeLimitPolicy.id)))
+    return sorted(rows, key=lambda p: (p.appeal_kind is not None, p.appeal_kind or "", p.urgency is not None,
+                                       p.urgency or "", p.appeal_type or "", p.id))

@@ -7,10 +7,12 @@ Open311, importers) call these functions and nothing below them.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select, update
@@ -41,6 +43,7 @@ from sudi.core.models import get_setting, put_setting
 from sudi.directory.geo import locate_point
 from sudi.directory.models import Grid, Matter, Role, Unit, User
 from sudi.directory.service import CENTRE_ROLES, UNIT_ROLES, Actor, get_matter_by_code, get_unit_by_code
+from sudi.intelligence.pii import mask_text
 
 # ---------------------------------------------------------------- roles
 
@@ -55,6 +58,8 @@ CREATE_ROLES = frozenset({Role.admin, Role.intake_agent, Role.dispatcher, Role.g
 PHONE_ROLES = frozenset({Role.admin, Role.intake_agent, Role.dispatcher, Role.supervisor})
 
 GREEN_CHANNEL_COORDINATOR_KEY = "green_channel_coordinator"
+EARLIEST_YEAR = 1990  # no appeal platform kept records before this; older dates are typing errors
+NUMBER_PATTERN = re.compile(r"^[A-Z]{1,8}\d{8}-\d{5,7}$")
 MAX_TITLE, MAX_CONTENT, MAX_REPLY, MAX_COMMENT = 200, 20_000, 20_000, 4_000
 DISTRICT_BOUNDS = (-90.0, 90.0, -180.0, 180.0)
 
@@ -72,7 +77,8 @@ def _enum_value(value: str | None, enum: Any, labels: dict[str, Any], field_name
         if default is None:
             raise InvalidInput(f"请填写{zh}", f"{field_name} is required", field=field_name)
         return str(default)
-    assert value is not None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{zh}须为文字", f"{field_name} must be a string", field=field_name)
     if value in labels:
         return str(labels[value])
     try:
@@ -204,13 +210,17 @@ def create_appeal(session: Session, actor: Actor, draft: AppealDraft) -> Intake:
         raise InvalidInput("受理时间须带时区", "received_at must carry a time zone", field="received_at")
     if received_at > clock.now():
         raise InvalidInput("受理时间不能晚于当前时间", "received_at is in the future", field="received_at")
+    if received_at.year < EARLIEST_YEAR:
+        raise InvalidInput(f"受理时间不能早于 {EARLIEST_YEAR} 年", f"received_at before {EARLIEST_YEAR}",
+                           field="received_at")
     address = _clean_text(draft.address, "address", "地址", 255, required=False)
 
     # An idempotency key is the submitter's own: scoped to the staff user, channel or the public
     # form, so replaying someone else's key cannot reveal their appeal.
     idempotency_key = f"{actor.username}:{draft.idempotency_key}"[:128] if draft.idempotency_key else None
+    external_ref = (draft.external_ref or "").strip() or None
     with transaction(session):
-        for key_column, key in ((Appeal.idempotency_key, idempotency_key), (Appeal.external_ref, draft.external_ref)):
+        for key_column, key in ((Appeal.idempotency_key, idempotency_key), (Appeal.external_ref, external_ref)):
             if key:
                 existing = session.scalar(select(Appeal).where(key_column == key))
                 if existing is not None:
@@ -239,7 +249,7 @@ def create_appeal(session: Session, actor: Actor, draft: AppealDraft) -> Intake:
             community_unit_id=community_id,
             citizen_name="" if draft.is_anonymous else draft.citizen_name.strip()[:64],
             citizen_phone="" if draft.is_anonymous else phone, citizen_key=draft.citizen_key[:128],
-            is_anonymous=draft.is_anonymous, received_at=received_at, external_ref=draft.external_ref,
+            is_anonymous=draft.is_anonymous, received_at=received_at, external_ref=external_ref,
             idempotency_key=idempotency_key, created_by_id=actor.id, updated_at=clock.now(),
         )
         session.add(appeal)
@@ -280,7 +290,8 @@ def can_see(session: Session, actor: Actor, appeal: Appeal) -> bool:
 
 
 def get_appeal(session: Session, number: str) -> Appeal:
-    appeal = session.scalar(select(Appeal).where(Appeal.number == number))
+    # A string that cannot be a number never reaches the database (PostgreSQL refuses NUL bytes).
+    appeal = session.scalar(select(Appeal).where(Appeal.number == number)) if NUMBER_PATTERN.match(number) else None
     if appeal is None:
         raise NotFound(f"没有编号为 {number} 的诉求", f"no appeal {number!r}")
     return appeal
@@ -297,9 +308,11 @@ def access_appeal(session: Session, actor: Actor, number: str) -> Appeal:
 def access_public_appeal(session: Session, number: str, query_code: str) -> Appeal:
     """A citizen's view: a wrong code answers exactly like an unknown number."""
     not_found = NotFound("编号或查询码不正确", "unknown number or wrong query code")
+    if not NUMBER_PATTERN.match(number):
+        raise not_found
     appeal = session.scalar(select(Appeal).where(Appeal.number == number))
-    expected = query_code_for(session, number)
-    if not secrets.compare_digest(expected, (query_code or "").strip().upper()) or appeal is None:
+    expected = query_code_for(session, number).encode()
+    if not secrets.compare_digest(expected, (query_code or "").strip().upper().encode()) or appeal is None:
         raise not_found
     return appeal
 
@@ -593,7 +606,7 @@ def _finish_followers(session: Session, master: Appeal, actor: Actor) -> None:
 def perform_action(session: Session, actor: Actor, number: str, payload: dict[str, Any]) -> Appeal:
     """Carry out one workflow action on one appeal, or refuse it and change nothing."""
     action = payload.get("action")
-    if action not in RULES:
+    if not isinstance(action, str) or action not in RULES:
         raise InvalidInput(f"未知的操作 {action}", f"unknown action {action!r}; one of {', '.join(ACTIONS)}",
                            field="action")
     try:
@@ -609,7 +622,8 @@ def perform_action(session: Session, actor: Actor, number: str, payload: dict[st
 def _apply(session: Session, actor: Actor, appeal: Appeal, action: str, payload: dict[str, Any]) -> Appeal:
     rule = RULES[action]
     state = State(appeal.state)
-    if actor.role != "citizen" and not rule.may(actor, appeal):
+    # Citizens (by number + query code) and the system are authorised by the caller, not by role.
+    if actor.role not in ("citizen", "system") and not rule.may(actor, appeal):
         raise Forbidden(f"该操作须由{rule.who_zh}执行", f"{action}: your role or unit may not do this")
     if state not in rule.from_states:
         raise Conflict(f"诉求当前状态为「{STATE_LABELS[state]}」，不能执行此操作",
@@ -832,15 +846,250 @@ def mark_overdue(session: Session, actor: Actor | None = None) -> int:
 
 # ---------------------------------------------------------------- citizens
 
+AUTO_REOPEN_LIMIT_KEY = "auto_reopen_limit"
+AUTO_REOPEN_REASON = "市民回访不满意，自动重办"
+
+
 def rate_as_citizen(session: Session, number: str, query_code: str, *, solved: Any, satisfaction: Any,
                     comment: str = "") -> Appeal:
-    """回访 by the citizen themself, authorised by number + query code."""
-    from sudi.directory.service import CITIZEN
+    """回访 by the citizen themself, authorised by number + query code.
+
+    An unsolved or dissatisfied answer reopens the appeal (重办) at once, as the system, while it
+    has been reopened fewer times than the admin setting ``auto_reopen_limit`` (default 1); past
+    that the centre decides, as after a staff follow-up.
+    """
+    from sudi.directory.service import CITIZEN, SYSTEM
 
     with transaction(session):
         appeal = access_public_appeal(session, number, query_code)
-        return _apply(session, CITIZEN, appeal, "follow_up",
-                      {"solved": solved, "satisfaction": satisfaction, "comment": comment})
+        _apply(session, CITIZEN, appeal, "follow_up",
+               {"solved": solved, "satisfaction": satisfaction, "comment": comment})
+        unhappy = appeal.follow_up_solved is False or appeal.satisfaction == Satisfaction.dissatisfied
+        if unhappy and appeal.lead_unit_id is not None and appeal.reopen_count < auto_reopen_limit(session):
+            _apply(session, SYSTEM, appeal, "reopen", {"reason": AUTO_REOPEN_REASON})
+        return appeal
+
+
+def auto_reopen_limit(session: Session) -> int:
+    value = get_setting(session, AUTO_REOPEN_LIMIT_KEY, 1)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 1
+
+
+# ---------------------------------------------------------------- the citizens' portal (一网通办)
+
+SIMILAR_WINDOW_DAYS = 90
+_SIMILAR_SCAN = 3000      # most recent open appeals compared, at most
+_SIMILAR_EXCERPT = 200    # characters of content compared besides the title
+_SIMILAR_THRESHOLD = 0.18
+_NEAR_METRES = 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarAppeal:
+    """What the public may see of another citizen's open appeal: no names, phones or content."""
+
+    number: str
+    title: str          # masked (phone and ID numbers)
+    state: str
+    state_label: str
+    received_at: datetime
+    supporters: int
+    score: float
+    near: bool
+
+
+def _grams(text: str) -> frozenset[str]:
+    """Character bigrams of CJK runs and whole words of Latin letters and digits, lower case."""
+    import unicodedata
+
+    grams: set[str] = set()
+    run: list[str] = []
+    word: list[str] = []
+
+    def flush() -> None:
+        if len(run) == 1:
+            grams.add(run[0])
+        grams.update(a + b for a, b in pairwise(run))
+        run.clear()
+        if word:
+            grams.add("".join(word))
+            word.clear()
+
+    for ch in unicodedata.normalize("NFKC", text or "").lower():
+        if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf":
+            if word:
+                grams.add("".join(word))
+                word.clear()
+            run.append(ch)
+        elif ch.isalnum():
+            if run:
+                flush()
+            word.append(ch)
+        else:
+            flush()
+    flush()
+    return frozenset(grams)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    import math
+
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_000 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def similar_open_appeals(session: Session, title: str, content: str = "", lat: float | None = None,
+                         lon: float | None = None, *, limit: int = 5) -> list[SimilarAppeal]:
+    """Open appeals of the last 90 days that look like the one a citizen is typing, so they can
+    support one (我也遇到了) instead of filing a duplicate.
+
+    Similarity is the Jaccard overlap of character bigrams, title against title and title plus the
+    first 200 characters of content against the same, whichever is higher; an appeal within 1 km
+    of the citizen's point scores a third more. 举报 (reports of wrongdoing) are never shown.
+    """
+    import math
+
+    query_title, query_all = _grams(title), _grams(f"{title} {(content or '')[:_SIMILAR_EXCERPT]}")
+    if len(query_all) < 3:
+        return []
+    has_point = lat is not None and lon is not None and math.isfinite(lat) and math.isfinite(lon)
+    since = clock.now() - timedelta(days=SIMILAR_WINDOW_DAYS)
+    rows = session.execute(
+        select(Appeal.id, Appeal.number, Appeal.title, func.substr(Appeal.content, 1, _SIMILAR_EXCERPT),
+               Appeal.state, Appeal.received_at, Appeal.lat, Appeal.lon)
+        .where(Appeal.state.in_([s.value for s in OPEN_STATES]), Appeal.received_at >= since,
+               Appeal.appeal_type != AppealType.report.value, Appeal.master_id.is_(None))
+        .order_by(Appeal.received_at.desc()).limit(_SIMILAR_SCAN)).all()
+    scored = []
+    for appeal_id, number, cand_title, excerpt, state, received_at, cand_lat, cand_lon in rows:
+        score = max(_jaccard(query_title, _grams(cand_title)),
+                    _jaccard(query_all, _grams(f"{cand_title} {excerpt or ''}")))
+        near = bool(has_point and cand_lat is not None and cand_lon is not None
+                    and _metres(lat, lon, cand_lat, cand_lon) <= _NEAR_METRES)  # type: ignore[arg-type]
+        if near:
+            score *= 4 / 3
+        if score >= _SIMILAR_THRESHOLD:
+            scored.append((score, appeal_id, number, cand_title, state, received_at, near))
+    scored.sort(key=lambda r: (-r[0], r[2]))
+    top = scored[:limit]
+    counts = support_counts(session, [r[1] for r in top])
+    return [SimilarAppeal(number=number, title=mask_text(cand_title), state=state,
+                          state_label=STATE_LABELS.get(state, state),  # type: ignore[call-overload]
+                          received_at=received_at, supporters=counts.get(appeal_id, 0), score=round(score, 3),
+                          near=near)
+            for score, appeal_id, number, cand_title, state, received_at, near in top]
+
+
+def support_appeal(session: Session, number: str, *, supporter: str) -> int:
+    """我也遇到了: a citizen says another citizen's open appeal is their problem too.
+
+    Recorded as a ``support`` event on that appeal (internal: no public note, no state change).
+    ``supporter`` is an opaque key the face derives for the person (a hash, never personal data);
+    the same key counts once per appeal. Returns the number of supporters.
+    """
+    from sudi.directory.service import CITIZEN
+
+    supporter = (supporter or "").strip()[:64]
+    if not supporter:
+        raise InvalidInput("缺少附议标识", "supporter is required", field="supporter")
+    with transaction(session):
+        appeal = get_appeal(session, number)
+        if (appeal.state not in {s.value for s in OPEN_STATES} or appeal.appeal_type == AppealType.report
+                or appeal.master_id is not None):
+            raise Conflict("该诉求已不在办理中，不能附议", "only an open appeal can be supported")
+        keys = {(data or {}).get("supporter") for data in session.scalars(
+            select(AppealEvent.data).where(AppealEvent.appeal_id == appeal.id, AppealEvent.action == "support"))}
+        if supporter not in keys:
+            _append_event(session, appeal, CITIZEN, "support", appeal.state, appeal.state,
+                          data={"supporter": supporter})
+            keys.add(supporter)
+        return len(keys - {None})
+
+
+def support_counts(session: Session, appeal_ids: Sequence[int]) -> dict[int, int]:
+    """How many citizens supported each appeal (我也遇到了)."""
+    if not appeal_ids:
+        return {}
+    rows = session.execute(select(AppealEvent.appeal_id, func.count(AppealEvent.id))
+                           .where(AppealEvent.appeal_id.in_(list(appeal_ids)), AppealEvent.action == "support")
+                           .group_by(AppealEvent.appeal_id)).all()
+    return {appeal_id: int(n) for appeal_id, n in rows}
+
+
+PUBLIC_RESOLVED_LIST_KEY = "public_resolved_list"
+_PUBLIC_DONE = (State.resolved.value, State.followed_up.value, State.archived.value)
+
+
+@dataclass(frozen=True, slots=True)
+class PublicCase:
+    """A resolved appeal as the public list shows it: personal data removed (no number, name,
+    phone or address; phone and ID numbers masked in the texts)."""
+
+    appeal_type: str
+    category: str | None
+    town: str | None
+    title: str
+    content: str
+    reply: str
+    handling_unit: str | None
+    received_at: datetime
+    resolved_at: datetime | None
+
+
+def public_resolved_enabled(session: Session) -> bool:
+    return get_setting(session, PUBLIC_RESOLVED_LIST_KEY, False) is True
+
+
+def public_resolved_appeals(session: Session, *, page: int = 1, page_size: int = 20
+                            ) -> tuple[list[PublicCase], int]:
+    """已办结诉求公示, newest first; only when the admin enabled it. 举报 are never listed, nor
+    duplicates merged into another appeal."""
+    if not public_resolved_enabled(session):
+        raise NotFound("未开放已办结诉求公示", "the public list of resolved appeals is not enabled")
+    if page < 1 or not 1 <= page_size <= 100:
+        raise InvalidInput("分页参数无效", "page must be >= 1 and page_size 1..100", field="page")
+    query = select(Appeal).where(Appeal.state.in_(_PUBLIC_DONE), Appeal.reply.is_not(None),
+                                 Appeal.appeal_type != AppealType.report.value, Appeal.master_id.is_(None))
+    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = session.scalars(query.order_by(Appeal.resolved_at.desc(), Appeal.id.desc())
+                           .limit(page_size).offset((page - 1) * page_size)
+                           .options(selectinload(Appeal.category), selectinload(Appeal.town),
+                                    selectinload(Appeal.lead_unit))).all()
+    return [PublicCase(appeal_type=a.appeal_type, category=a.category.full_name if a.category else None,
+                       town=a.town.name if a.town else None, title=mask_text(a.title),
+                       content=mask_text(a.content), reply=mask_text(a.reply or ""),
+                       handling_unit=a.lead_unit.name if a.lead_unit else None, received_at=a.received_at,
+                       resolved_at=a.resolved_at) for a in rows], total
+
+
+ADMIN_SETTINGS: dict[str, type] = {PUBLIC_RESOLVED_LIST_KEY: bool, AUTO_REOPEN_LIMIT_KEY: int}
+
+
+def set_admin_setting(session: Session, actor: Actor, key: str, value: Any) -> None:
+    """Change one of the admin-editable switches in ``ADMIN_SETTINGS``."""
+    from sudi.core.models import record_audit
+
+    _require_admin(actor)
+    kind = ADMIN_SETTINGS.get(key)
+    if kind is None:
+        raise InvalidInput(f"没有可修改的设置 {key}", f"unknown setting {key!r}", field="key")
+    if kind is int and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10):
+        raise InvalidInput("须为 0–10 的整数", f"{key} must be an integer 0..10", field="value")
+    if kind is bool and not isinstance(value, bool):
+        raise InvalidInput("须为是或否", f"{key} must be true or false", field="value")
+    with transaction(session):
+        before = get_setting(session, key)
+        put_setting(session, key, value)
+        record_audit(session, actor_id=actor.id, actor_name=actor.username, action="set_setting",
+                     object_type="setting", object_id=key, before=before, after=value)
 
 
 # ---------------------------------------------------------------- attachments

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from sudi.core.errors import Forbidden, InvalidInput
 from sudi.deps import ActorDep, SessionDep, bearer_token
 from sudi.directory import service
-from sudi.directory.geo import locate_point
+from sudi.directory.geo import locate_point, territory_geojson
 from sudi.directory.models import Grid, Role, Unit
 from sudi.directory.schemas import (
     MatterIn,
@@ -109,6 +110,13 @@ def locate(session: SessionDep, actor: ActorDep, lat: Annotated[float, Query(ge=
     return {"grid": grid.code, "grid_name": grid.name, "town": grid.town.code, "town_name": grid.town.name,
             "community": community.code if community else None,
             "community_name": community.name if community else None}
+
+
+@router.get("/public/territory", tags=["public"],
+            summary="辖区示意图（公开）/ the district and its towns as GeoJSON, drawn from the grids")
+def territory(session: SessionDep) -> JSONResponse:
+    return JSONResponse(territory_geojson(session), media_type="application/geo+json",
+                        headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/matters", summary="权责清单 / the duty list")

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import shapely
-from shapely.geometry import Point, shape
+from shapely.geometry import Point, mapping, shape
 from shapely.strtree import STRtree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sudi.core.models import get_setting
-from sudi.directory.models import Grid
+from sudi.directory.models import Grid, Unit
 
 GRID_VERSION_KEY = "grids_version"
 
@@ -66,5 +66,52 @@ def locate_point(session: Session, lat: float, lon: float) -> Placement | None:
     return cached[1].locate(lat, lon)
 
 
+_TERRITORY_TOLERANCE = 0.0003  # degrees, about 30 m: plenty for a town outline on a phone screen
+_territory: dict[str, tuple[Any, dict[str, Any]]] = {}
+
+
+def territory_geojson(session: Session) -> dict[str, Any]:
+    """The district and its towns as a GeoJSON FeatureCollection, drawn from the grids: a town is
+    the union of its grids, the district the union of all. Features carry ``level`` ("district"
+    or "town"), ``code`` and ``name``. Cached per process until the grids change.
+
+    No map tiles are needed: this is the base map. Where the grids are drawn (as in the demo), the
+    outlines are schematic and a map built on them must say so.
+    """
+    key = str(session.get_bind().url)
+    version = get_setting(session, GRID_VERSION_KEY, 0)
+    cached = _territory.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    rows = session.execute(select(Grid.town_unit_id, Grid.geometry).where(Grid.is_active.is_(True))).all()
+    by_town: dict[int, list[Any]] = {}
+    for town_id, geometry in rows:
+        by_town.setdefault(town_id, []).append(shape(geometry))
+    towns = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(list(by_town))))}
+    features: list[dict[str, Any]] = []
+    outlines = []
+    for town_id in sorted(by_town, key=lambda t: (towns[t].sort_order, towns[t].code) if t in towns else (0, "")):
+        outline = shapely.union_all(by_town[town_id]).buffer(0)
+        outlines.append(outline)
+        town = towns.get(town_id)
+        features.append(_feature(outline, level="town", code=town.code if town else str(town_id),
+                                 name=town.name if town else ""))
+    if outlines:
+        parents = {towns[t].parent_id for t in by_town if t in towns}
+        parent = session.get(Unit, parents.pop()) if len(parents) == 1 and None not in parents else None
+        features.insert(0, _feature(shapely.union_all(outlines).buffer(0), level="district",
+                                    code=parent.code if parent else "district", name=parent.name if parent else ""))
+    collection = {"type": "FeatureCollection", "features": features}
+    with _lock:
+        _territory[key] = (version, collection)
+    return collection
+
+
+def _feature(geom: Any, **properties: Any) -> dict[str, Any]:
+    simple = shapely.set_precision(geom.simplify(_TERRITORY_TOLERANCE, preserve_topology=True), 1e-5)
+    return {"type": "Feature", "properties": properties, "geometry": mapping(simple)}
+
+
 def forget_grid_index() -> None:
     _cache.clear()
+    _territory.clear()

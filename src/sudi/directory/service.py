@@ -135,18 +135,25 @@ def import_grids(session: Session, actor: Actor, features: Iterable[dict[str, An
     (unit code) and optionally ``community`` (unit code) in their properties."""
     prepared = []
     for n, feature in enumerate(features, start=1):
-        props = feature.get("properties") or {}
-        code, name, town = props.get("code"), props.get("name"), props.get("town")
-        if not (code and name and town):
-            raise InvalidInput(f"第 {n} 个网格缺少 code、name 或 town 属性",
-                               f"feature {n}: properties code, name and town are required")
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if not isinstance(props, dict):
+            raise InvalidInput(f"第 {n} 个要素不是带 properties 的 GeoJSON Feature",
+                               f"feature {n}: not a GeoJSON Feature with properties")
+        code, name, town = (props.get(k) for k in ("code", "name", "town"))
+        community = props.get("community")
+        if not all(isinstance(v, str) and v.strip() for v in (code, name, town)) or \
+                not (community is None or isinstance(community, str)):
+            raise InvalidInput(f"第 {n} 个网格缺少 code、name 或 town 属性（须为文字）",
+                               f"feature {n}: properties code, name and town must be non-empty strings")
+        _check_code(str(code), "网格")
         try:
             geom = shape(feature["geometry"])
-        except Exception as exc:
+            valid = geom.geom_type in ("Polygon", "MultiPolygon") and geom.is_valid and not geom.is_empty
+        except Exception as exc:  # shapely raises many kinds of error on malformed coordinates
             raise InvalidInput(f"第 {n} 个网格的几何图形无效", f"feature {n}: bad geometry ({exc})") from exc
-        if geom.geom_type not in ("Polygon", "MultiPolygon") or not geom.is_valid or geom.is_empty:
+        if not valid:
             raise InvalidInput(f"第 {n} 个网格须为有效的多边形", f"feature {n}: must be a valid polygon")
-        prepared.append((str(code), str(name), str(town), props.get("community"), feature["geometry"], geom))
+        prepared.append((str(code), str(name), str(town), community, feature["geometry"], geom))
     with transaction(session):
         for code, name, town_code, community_code, geometry, geom in prepared:
             town = get_unit_by_code(session, town_code)
