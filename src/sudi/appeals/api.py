@@ -147,7 +147,8 @@ async def upload_attachment(number: str, session: SessionDep, actor: ActorDep, s
 
 
 @router.get("/appeals/{number}/attachments/{attachment_id}", summary="下载照片 / fetch a photo")
-def get_attachment(number: str, attachment_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, actor: ActorDep,
+def get_attachment(number: str, attachment_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+                   session: SessionDep, actor: ActorDep,
                    settings: SettingsDep) -> FileResponse:
     appeal = service.access_appeal(session, actor, number)
     attachment = session.get(Attachment, attachment_id)

@@ -129,16 +129,16 @@ def map_columns(header: Sequence[Any]) -> dict[str, int]:
     mapping: dict[str, int] = {}
     for name, aliases in FIELD_ALIASES.items():
         for alias in aliases:
-            col = index.get(_norm_header(alias))
-            if col is not None:
-                mapping[name] = col
+            found = index.get(_norm_header(alias))
+            if found is not None:
+                mapping[name] = found
                 break
     if "title" not in mapping and "content" not in mapping:
-        found = "、".join(str(h).strip() for h in header if str(h or "").strip()) or "（无）"
+        columns = "、".join(str(h).strip() for h in header if str(h or "").strip()) or "（无）"
         raise InvalidInput(
-            f"第 1 行须为表头，且至少包含标题列（留言主题/标题）或内容列（留言详情/内容）；找到的列：{found}",
+            f"第 1 行须为表头，且至少包含标题列（留言主题/标题）或内容列（留言详情/内容）；找到的列：{columns}",
             f"row 1 must be a header with a title column (留言主题/标题/title) or a content column "
-            f"(留言详情/内容/content); columns found: {found}", field="file")
+            f"(留言详情/内容/content); columns found: {columns}", field="file")
     return mapping
 
 
@@ -279,7 +279,8 @@ class _Importer:
             candidates = self.session.scalars(select(Unit).where(
                 Unit.is_active.is_(True), or_(Unit.code == key, Unit.name == key)).order_by(Unit.id)).all()
             by_code = [u for u in candidates if u.code == key]
-            self._units[key] = (by_code or list(candidates) or [None])[0]
+            matches = by_code or list(candidates)
+            self._units[key] = matches[0] if matches else None
         return self._units[key]
 
     def category(self, name: str) -> str | None:

@@ -225,7 +225,7 @@ class Appeal(Base):
     # Optimistic lock: two people acting on one appeal at once cannot both win.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as declared
 
     category: Mapped[Category | None] = relationship()
     matter: Mapped[Matter | None] = relationship()

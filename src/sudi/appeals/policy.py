@@ -38,7 +38,7 @@ _calendars: dict[str, tuple[object, WorkCalendar]] = {}
 
 
 def work_calendar(session: Session) -> WorkCalendar:
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     version = get_setting(session, HOLIDAYS_VERSION_KEY, 0)
     cached = _calendars.get(key)
     if cached is None or cached[0] != version:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -166,10 +167,9 @@ def _next_number(session: Session, received_at: datetime) -> str:
     key = prefix + day
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(NumberSequence).values(day_key=key, last=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["day_key"],
-                                      set_={"last": NumberSequence.last + 1}).returning(NumberSequence.last)
-    last = session.execute(stmt).scalar_one()
+    upsert = insert(NumberSequence).values(day_key=key, last=1).on_conflict_do_update(
+        index_elements=["day_key"], set_={"last": NumberSequence.last + 1})
+    last = session.execute(upsert.returning(NumberSequence.last)).scalar_one()
     return f"{key}-{last:05d}"
 
 
@@ -219,50 +219,60 @@ def create_appeal(session: Session, actor: Actor, draft: AppealDraft) -> Intake:
     # form, so replaying someone else's key cannot reveal their appeal.
     idempotency_key = f"{actor.username}:{draft.idempotency_key}"[:128] if draft.idempotency_key else None
     external_ref = (draft.external_ref or "").strip() or None
-    with transaction(session):
+    try:
+        with transaction(session):
+            for key_column, key in ((Appeal.idempotency_key, idempotency_key), (Appeal.external_ref, external_ref)):
+                if key:
+                    existing = session.scalar(select(Appeal).where(key_column == key))
+                    if existing is not None:
+                        if (existing.title, existing.content) != (title, content):
+                            raise Conflict("该请求标识已用于另一件诉求", "this idempotency key or reference was used "
+                                           "for a different appeal", field="idempotency_key")
+                        return Intake(existing, query_code_for(session, existing.number), created=False)
+            category = _resolve_category(session, draft.category)
+            matter = get_matter_by_code(session, draft.matter) if draft.matter else None
+            placement = (locate_point(session, draft.lat, draft.lon)
+                     if draft.lat is not None and draft.lon is not None else None)
+            grid_id = placement.grid_id if placement else None
+            if grid_id is None and actor.role == Role.grid_worker:
+                grid_id = actor.grid_id
+            town_id = placement.town_unit_id if placement else None
+            community_id = placement.community_unit_id if placement else None
+            if placement is None and grid_id is not None:
+                grid = session.get(Grid, grid_id)
+                if grid is not None:
+                    town_id, community_id = grid.town_unit_id, grid.community_unit_id
+            number = _next_number(session, received_at)
+            appeal = Appeal(
+                number=number, state=State.received.value, channel=channel, appeal_type=appeal_type,
+                urgency=urgency, appeal_kind=kind, title=title, content=content,
+                category_id=category.id if category else None, matter_id=matter.id if matter else None,
+                address=address, lat=draft.lat, lon=draft.lon, grid_id=grid_id, town_unit_id=town_id,
+                community_unit_id=community_id,
+                citizen_name="" if draft.is_anonymous else draft.citizen_name.strip()[:64],
+                citizen_phone="" if draft.is_anonymous else phone, citizen_key=draft.citizen_key[:128],
+                is_anonymous=draft.is_anonymous, received_at=received_at, external_ref=external_ref,
+                idempotency_key=idempotency_key, created_by_id=actor.id, updated_at=clock.now(),
+            )
+            session.add(appeal)
+            session.flush()
+            _append_event(session, appeal, actor, "create", None, State.received.value,
+                          data={"channel": channel, **draft.extra}, public_note="诉求已提交",
+                          at=received_at)
+            return Intake(appeal, query_code_for(session, number), created=True)
+    except IntegrityError:
+        # The same key twice at the same moment (a double click; PostgreSQL lets both look before
+        # either inserts): the loser's insert hits the unique index, and the winner's appeal is the answer.
         for key_column, key in ((Appeal.idempotency_key, idempotency_key), (Appeal.external_ref, external_ref)):
-            if key:
-                existing = session.scalar(select(Appeal).where(key_column == key))
-                if existing is not None:
-                    if (existing.title, existing.content) != (title, content):
-                        raise Conflict("该请求标识已用于另一件诉求", "this idempotency key or reference was used "
-                                       "for a different appeal", field="idempotency_key")
-                    return Intake(existing, query_code_for(session, existing.number), created=False)
-        category = _resolve_category(session, draft.category)
-        matter = get_matter_by_code(session, draft.matter) if draft.matter else None
-        placement = locate_point(session, draft.lat, draft.lon) if draft.lat is not None else None
-        grid_id = placement.grid_id if placement else None
-        if grid_id is None and actor.role == Role.grid_worker:
-            grid_id = actor.grid_id
-        town_id = placement.town_unit_id if placement else None
-        community_id = placement.community_unit_id if placement else None
-        if placement is None and grid_id is not None:
-            grid = session.get(Grid, grid_id)
-            if grid is not None:
-                town_id, community_id = grid.town_unit_id, grid.community_unit_id
-        number = _next_number(session, received_at)
-        appeal = Appeal(
-            number=number, state=State.received.value, channel=channel, appeal_type=appeal_type,
-            urgency=urgency, appeal_kind=kind, title=title, content=content,
-            category_id=category.id if category else None, matter_id=matter.id if matter else None,
-            address=address, lat=draft.lat, lon=draft.lon, grid_id=grid_id, town_unit_id=town_id,
-            community_unit_id=community_id,
-            citizen_name="" if draft.is_anonymous else draft.citizen_name.strip()[:64],
-            citizen_phone="" if draft.is_anonymous else phone, citizen_key=draft.citizen_key[:128],
-            is_anonymous=draft.is_anonymous, received_at=received_at, external_ref=external_ref,
-            idempotency_key=idempotency_key, created_by_id=actor.id, updated_at=clock.now(),
-        )
-        session.add(appeal)
-        session.flush()
-        _append_event(session, appeal, actor, "create", None, State.received.value,
-                      data={"channel": channel, **draft.extra}, public_note="诉求已提交",
-                      at=received_at)
-        return Intake(appeal, query_code_for(session, number), created=True)
+            existing = session.scalar(select(Appeal).where(key_column == key)) if key else None
+            if existing is not None and (existing.title, existing.content) == (title, content):
+                return Intake(existing, query_code_for(session, existing.number), created=False)
+        raise
 
 
 # ---------------------------------------------------------------- visibility
 
-def _unit_ids_under(session: Session, unit_path: str) -> Select[tuple[int]]:
+def _unit_ids_under(session: Session, unit_path: str) -> Select[Any]:
     return select(Unit.id).where(Unit.path.startswith(unit_path))
 
 
@@ -348,7 +358,7 @@ SORTS = {"received_at": Appeal.received_at, "resolve_due": Appeal.resolve_due, "
          "updated_at": Appeal.updated_at, "urgency": Appeal.urgency}
 
 
-def filtered_query(session: Session, actor: Actor, flt: AppealFilter) -> Select[tuple[Appeal]]:
+def filtered_query(session: Session, actor: Actor, flt: AppealFilter) -> Select[Any]:
     query = select(Appeal)
     clause = visibility_filter(session, actor)
     if clause is not None:
@@ -410,7 +420,7 @@ def list_appeals(session: Session, actor: Actor, flt: AppealFilter, *, page: int
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     page_query = query.limit(page_size).offset((page - 1) * page_size).options(
         selectinload(Appeal.assisting), selectinload(Appeal.attachments))
-    items = session.scalars(page_query).all()
+    items: Sequence[Appeal] = session.scalars(page_query).all()
     return items, int(total)
 
 
@@ -751,7 +761,8 @@ def _apply(session: Session, actor: Actor, appeal: Appeal, action: str, payload:
         to_state, public_note = State.followed_up, "已回访"
     elif action == "reopen":
         if appeal.follow_up_solved and appeal.satisfaction != Satisfaction.dissatisfied:
-            raise Conflict("回访结果为已解决且满意，不能重办", "only an unsolved or dissatisfied appeal can be reopened")
+            raise Conflict("回访结果为已解决且满意，不能重办",
+                           "only an unsolved or dissatisfied appeal can be reopened")
         comment = _text(payload, "reason", "重办理由", required=True)
         appeal.reopen_count += 1
         appeal.reply = None
@@ -1299,7 +1310,7 @@ def closed_loop(events: Sequence[AppealEvent]) -> list[dict[str, Any]]:
     started and ended, how long it took and who held it. Returns and reopens start a step again,
     so a step's time is the sum of its rounds."""
     now = clock.now()
-    result = []
+    result: list[dict[str, Any]] = []
     for step in LOOP_STEPS:
         rounds: list[tuple[datetime, datetime | None]] = []
         holders: set[str] = set()

@@ -19,10 +19,8 @@ _QUERY_CODE_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
-    return "scrypt${}${}${}${}${}".format(
-        _SCRYPT_N, _SCRYPT_R, _SCRYPT_P,
-        base64.b64encode(salt).decode(), base64.b64encode(digest).decode(),
-    )
+    encoded = (base64.b64encode(salt).decode(), base64.b64encode(digest).decode())
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${encoded[0]}${encoded[1]}"
 
 
 def verify_password(password: str, stored: str) -> bool:

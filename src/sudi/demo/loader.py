@@ -117,14 +117,19 @@ def _load_accounts(session: Session, territory: Territory, password_hash: str) -
     wanted: list[tuple[str, str, str, str | None, str | None]] = [
         (u, n, r, unit, None) for u, n, r, unit in ACCOUNTS]
     wanted.append(("grid1", "网格员 坛山001", Role.grid_worker, None, territory.grids[0].code))
+    named = {u for u, *_ in ACCOUNTS}
+    # Every department, company and town has a handler account named by its unit code.
+    for spec in directory_data.DEPARTMENTS:
+        if spec.code not in named:
+            wanted.append((spec.code, f"{spec.short_name} 承办人", Role.unit_handler, spec.code, None))
     for town in territory.towns:
         wanted.append((town.code, f"{town.name} 承办人", Role.unit_handler, town.code, None))
-    for n, grid in enumerate(territory.grids, start=1):
-        wanted.append((f"grid{n:03d}", f"网格员 {grid.name}", Role.grid_worker, None, grid.code))
-    for username, full_name, role, unit, grid in wanted:
+    for n, cell in enumerate(territory.grids, start=1):
+        wanted.append((f"grid{n:03d}", f"网格员 {cell.name}", Role.grid_worker, None, cell.code))
+    for username, full_name, role, unit, grid_code in wanted:
         if username not in existing:
             directory.create_user(session, SYSTEM, username=username, full_name=full_name, password=DEMO_PASSWORD,
-                                  role=role, unit_code=unit, grid_code=grid, password_hash=password_hash)
+                                  role=role, unit_code=unit, grid_code=grid_code, password_hash=password_hash)
 
 
 # ---------------------------------------------------------------- appeals

@@ -52,7 +52,7 @@ _cache: dict[str, tuple[Any, _GridIndex]] = {}
 
 def locate_point(session: Session, lat: float, lon: float) -> Placement | None:
     bind = session.get_bind()
-    key = str(bind.url)
+    key = str(bind.engine.url)
     version = get_setting(session, GRID_VERSION_KEY, 0)
     cached = _cache.get(key)
     if cached is None or cached[0] != version:
@@ -78,7 +78,7 @@ def territory_geojson(session: Session) -> dict[str, Any]:
     No map tiles are needed: this is the base map. Where the grids are drawn (as in the demo), the
     outlines are schematic and a map built on them must say so.
     """
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     version = get_setting(session, GRID_VERSION_KEY, 0)
     cached = _territory.get(key)
     if cached is not None and cached[0] == version:
