@@ -22,7 +22,6 @@ from sudi.core.db import make_engine, make_session_factory
 from sudi.directory import geo
 from sudi.migrate import upgrade
 from sudi.models import Base
-
 from tests.factories import World, build_world
 
 BACKEND = os.environ.get("SUDI_TEST_DB", "sqlite")

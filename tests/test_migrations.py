@@ -12,7 +12,6 @@ from sqlalchemy import create_engine, inspect, text
 from sudi.core.db import make_engine
 from sudi.migrate import downgrade, upgrade
 from sudi.models import Base
-
 from tests.conftest import BACKEND, PG_ADMIN_URL
 
 

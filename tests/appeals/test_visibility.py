@@ -7,26 +7,24 @@ appeal was never dispatched nor located. Grid G001 lies in 坛山街道, G002 in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from sudi.appeals import service
 from sudi.appeals.models import Appeal
 from sudi.core.errors import Forbidden
-
+from tests import module_world
 from tests.factories import IN_G001, IN_G002, World
 
 _ID_WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
 
 
-def headers(world: World, username: str) -> dict[str, str]:
-    """A bearer token for ``username``. The world's session may hold a read snapshot older than
-    the API's writes; SQLite will not turn that into a write (the token insert), so end it."""
-    if world.session.in_transaction():
-        world.session.rollback()
-    return world.headers(username)
+headers = module_world.headers
 
 
 def resident_id(first17: str) -> str:
@@ -68,8 +66,36 @@ class Scene:
 ALL = ("zjj", "cgj_zjj", "cgj", "tanshan", "community", "by_grid1", "unplaced")
 
 
+# Every test here only adds its own appeals and looks at those or at the scene, so the district
+# and the scene are built once for the module.
+
+@pytest.fixture(scope="module")
+def factory(engine: Engine) -> sessionmaker[Session]:
+    return module_world.fresh_factory(engine)
+
+
+@pytest.fixture(scope="module")
+def district(factory: sessionmaker[Session]) -> Iterator[World]:
+    with module_world.district(factory) as world:
+        yield world
+
+
 @pytest.fixture
-def scene(world: World) -> Scene:
+def world(district: World) -> World:
+    return module_world.quiet_session(district)
+
+
+@pytest.fixture(scope="module")
+def client(database_url: str, factory: sessionmaker[Session], district: World,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with module_world.api_client(database_url, factory, tmp_path_factory.mktemp("media")) as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def scene(district: World) -> Scene:
+    world = district
+
     def make(state: str, **kw: object) -> Appeal:
         return world.appeal(state, content=CONTENT, citizen_phone=CITIZEN_PHONE, **kw)  # type: ignore[arg-type]
 
@@ -113,11 +139,15 @@ FULL_PHONE: dict[str, tuple[str, ...]] = {
 def test_list_and_detail_follow_visibility(world: World, client: TestClient, scene: Scene, username: str) -> None:
     auth = headers(world, username)
     expected = scene.numbers(*VISIBLE[username])
-    response = client.get("/api/v1/appeals", params={"page_size": 100}, headers=auth)
+    response = client.get("/api/v1/appeals", params={"page_size": 500}, headers=auth)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert {item["number"] for item in body["items"]} == expected
-    assert body["total"] == len(expected)
+    listed = {item["number"] for item in body["items"]}
+    # Other tests of this module add appeals of their own; the scene's are the ones that count.
+    assert listed & scene.numbers(*ALL) == expected
+    assert body["total"] == len(listed) >= len(expected)
+    if username == "mediator":
+        assert body == {"items": [], "total": 0, "page": 1, "page_size": 500}
     for name in ALL:
         number = getattr(scene, name).number
         detail = client.get(f"/api/v1/appeals/{number}", headers=auth)
@@ -132,12 +162,16 @@ def test_list_and_detail_follow_visibility(world: World, client: TestClient, sce
 
 
 def test_filters_never_widen_visibility(world: World, client: TestClient, scene: Scene) -> None:
-    response = client.get("/api/v1/appeals", params={"unit": "cgj"}, headers=headers(world, "zjj"))
-    assert {i["number"] for i in response.json()["items"]} == {scene.cgj_zjj.number}
-    response = client.get("/api/v1/appeals", params={"grid": "G002"}, headers=headers(world, "grid1"))
-    assert {i["number"] for i in response.json()["items"]} == {scene.by_grid1.number}
-    response = client.get("/api/v1/appeals", params={"q": scene.zjj.number}, headers=headers(world, "cgj"))
-    assert response.json()["items"] == []
+    def listed(username: str, **params: str) -> set[str]:
+        response = client.get("/api/v1/appeals", params={**params, "page_size": "500"},
+                              headers=headers(world, username))
+        return {i["number"] for i in response.json()["items"]} & scene.numbers(*ALL)
+
+    assert listed("zjj", unit="cgj") == {scene.cgj_zjj.number}
+    assert listed("grid1", grid="G002") == {scene.by_grid1.number}
+    assert listed("cgj", q=scene.zjj.number) == set()
+    assert listed("tanshan", town="wulin") == set()
+    assert listed("admin", town="wulin") == scene.numbers("cgj_zjj", "cgj", "by_grid1")
 
 
 def test_a_grid_workers_own_filing_is_a_patrol_finding_it_can_always_see(world: World, scene: Scene) -> None:
@@ -172,7 +206,7 @@ def _view_is_full(item: dict[str, object]) -> bool:
 def test_phone_and_id_numbers_are_masked_by_role(world: World, client: TestClient, scene: Scene,
                                                  username: str) -> None:
     auth = headers(world, username)
-    listing = {i["number"]: i for i in client.get("/api/v1/appeals", params={"page_size": 100},
+    listing = {i["number"]: i for i in client.get("/api/v1/appeals", params={"page_size": 500},
                                                     headers=auth).json()["items"]}
     for name in VISIBLE[username]:
         number = getattr(scene, name).number
@@ -263,8 +297,8 @@ def test_wrong_query_code_answers_exactly_like_an_unknown_number(world: World, c
 def test_idempotency_replay_by_another_staff_user_does_not_disclose_the_appeal(
         world: World, client: TestClient) -> None:
     """An Idempotency-Key replayed by someone else must not hand them an appeal they cannot see
-    (nor its citizen query code). Today the key is looked up globally and the existing appeal is
-    returned to whoever sends it."""
+    (nor its citizen query code): the key is the submitter's own, so the replay is either a new
+    appeal of the replayer's or refused."""
     first = client.post("/api/v1/appeals", json={"title": "噪音扰民", "content": f"电话{CONTENT_PHONE}",
                                                  "lat": IN_G001[0], "lon": IN_G001[1]},
                         headers={**headers(world, "intake"), "Idempotency-Key": "form-1"})
@@ -274,8 +308,14 @@ def test_idempotency_replay_by_another_staff_user_does_not_disclose_the_appeal(
     assert not service.can_see(world.session, world.actor("grid2"), appeal)
     replay = client.post("/api/v1/appeals", json={"title": "别的事", "content": "别的内容"},
                          headers={**headers(world, "grid2"), "Idempotency-Key": "form-1"})
-    assert replay.status_code in (403, 409, 422), replay.text
+    assert replay.status_code in (201, 409), replay.text
     assert number not in replay.text and code not in replay.text
+    if replay.status_code == 201:
+        assert replay.json()["title"] == "别的事"
+    # The submitter's own replay still finds the first appeal.
+    again = client.post("/api/v1/appeals", json={"title": "噪音扰民", "content": f"电话{CONTENT_PHONE}"},
+                        headers={**headers(world, "intake"), "Idempotency-Key": "form-1"})
+    assert again.status_code == 200 and again.json()["number"] == number
 
 
 def test_public_submit_replaying_a_staff_idempotency_key_does_not_reveal_the_query_code(
@@ -286,5 +326,5 @@ def test_public_submit_replaying_a_staff_idempotency_key_does_not_reveal_the_que
     number, code = first.json()["number"], first.json()["query_code"]
     replay = client.post("/api/v1/public/appeals", json={"title": "x", "content": "y"},
                          headers={"Idempotency-Key": "form-2"})
-    assert replay.status_code in (403, 409, 422), replay.text
+    assert replay.status_code in (201, 409), replay.text
     assert number not in replay.text and code not in replay.text

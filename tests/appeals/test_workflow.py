@@ -22,7 +22,6 @@ from sudi.appeals.models import Appeal, AppealEvent
 from sudi.core import clock
 from sudi.core.calendar import DISTRICT_TZ, WorkCalendar
 from sudi.core.errors import Conflict, InvalidInput
-
 from tests.factories import IN_G001, IN_G002, World
 
 CALENDAR = WorkCalendar()
@@ -222,6 +221,26 @@ def test_return_is_refused_in_the_service_even_within_one_long_session(world: Wo
     service.perform_action(world.session, dispatcher, appeal.number, {"action": "dispatch", "unit": "zjj"})
     with pytest.raises(Conflict):
         service.perform_action(world.session, zjj, appeal.number, {"action": "return", "reason": "不归我们"})
+
+
+@pytest.mark.parametrize(("filed_under", "unit", "cited", "basis"), [
+    (None, "cgj", "M-WFJS", WFJS_BASIS),          # no matter before: the ruling cites one
+    ("M-WFJS", "zjj", "M-WYGL", WYGL_BASIS),      # a different matter before: the cited one counts
+], ids=["no-matter-before", "another-matter-before"])
+def test_rule_in_the_same_session_as_the_return_cites_the_new_matter(
+        world: World, filed_under: str | None, unit: str, cited: str, basis: str) -> None:
+    """One session for several calls (the CLI, the demo loader, importers): the return reads the
+    appeal's matter, and the ruling that follows must still see the matter it cites."""
+    fields = {"matter": filed_under} if filed_under else {}
+    appeal = world.appeal("dispatched", unit="zjj", **fields)
+    session = world.session
+    service.perform_action(session, world.actor("zjj"), appeal.number,
+                           {"action": "return", "reason": "不属于本单位职责"})
+    ruled = service.perform_action(session, world.actor("dispatcher"), appeal.number,
+                                   {"action": "rule", "unit": unit, "matter": cited, "reason": "依权责清单审定"})
+    event = service.events_of(session, ruled)[-1]
+    assert event.data["matter"] == cited and event.data["legal_basis"] == basis
+    assert ruled.matter is not None and ruled.matter.code == cited
 
 
 def test_action_responses_show_the_matter_and_lead_unit_just_set(api: Api, world: World) -> None:
@@ -569,19 +588,19 @@ def test_idempotency_key_on_public_submit(client: TestClient, session_factory: s
 
 # ---------------------------------------------------------------- citizens
 
-def test_citizen_rates_the_reply_with_number_and_query_code(client: TestClient, world: World, api: Api,
+def test_citizen_rates_the_reply_with_number_and_query_code(client: TestClient, world: World,
                                                             session_factory: sessionmaker[Session]) -> None:
     appeal = world.appeal("resolved")
     code = service.query_code_for(world.session, appeal.number)
     url = f"/api/v1/public/appeals/{appeal.number}/follow-up"
     bad = client.post(url, json={"query_code": code, "solved": True, "satisfaction": "very happy"})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "satisfaction"
-    rated = client.post(url, json={"query_code": code, "solved": False, "satisfaction": "不满意",
-                                   "comment": "灯还是不亮"})
+    rated = client.post(url, json={"query_code": code, "solved": True, "satisfaction": "基本满意",
+                                   "comment": "修好了，谢谢"})
     assert rated.status_code == 200, rated.text
     body = rated.json()
     assert body["state"] == "followed_up" and body["can_rate"] is False
-    assert body["follow_up"] == {"solved": False, "satisfaction": "dissatisfied"}
+    assert body["follow_up"] == {"solved": True, "satisfaction": "fairly_satisfied"}
     assert body["timeline"][-1]["action"] == "follow_up"
     again = client.post(url, json={"query_code": code, "solved": True, "satisfaction": "satisfied"})
     assert again.status_code == 409
@@ -589,11 +608,37 @@ def test_citizen_rates_the_reply_with_number_and_query_code(client: TestClient, 
         stored = service.get_appeal(s, appeal.number)
         event = service.events_of(s, stored)[-1]
         assert event.actor_role == "citizen" and event.actor_id is None
-        assert event.data == {"solved": False, "satisfaction": "dissatisfied", "by": "citizen"}
-        assert stored.follow_up_comment == "灯还是不亮"
-    # The unsatisfied rating lets the centre reopen it.
-    reopened = api.act("supervisor", appeal.number, action="reopen", reason="市民评价不满意")
-    assert reopened["state"] == "dispatched"
+        assert event.data == {"solved": True, "satisfaction": "fairly_satisfied", "by": "citizen"}
+        assert stored.follow_up_comment == "修好了，谢谢" and stored.reopen_count == 0
+
+
+def test_citizens_unhappy_rating_reopens_the_appeal_once(api: Api, client: TestClient, world: World,
+                                                         session_factory: sessionmaker[Session]) -> None:
+    """An unsolved or dissatisfied citizen rating reopens the appeal at once, as the system, while
+    it has been reopened fewer times than ``auto_reopen_limit`` (1 by default); after that the
+    centre decides."""
+    appeal = world.appeal("resolved")
+    code = service.query_code_for(world.session, appeal.number)
+    url = f"/api/v1/public/appeals/{appeal.number}/follow-up"
+    rated = client.post(url, json={"query_code": code, "solved": False, "satisfaction": "不满意",
+                                   "comment": "灯还是不亮"})
+    assert rated.status_code == 200, rated.text
+    assert rated.json()["state"] == "dispatched"
+    with session_factory() as s:
+        stored = service.get_appeal(s, appeal.number)
+        follow_up, reopen = service.events_of(s, stored)[-2:]
+        assert (follow_up.action, follow_up.actor_role) == ("follow_up", "citizen")
+        assert follow_up.data == {"solved": False, "satisfaction": "dissatisfied", "by": "citizen"}
+        assert (reopen.action, reopen.from_state, reopen.to_state) == ("reopen", "followed_up", "dispatched")
+        assert reopen.actor_role == "system" and reopen.comment
+        assert stored.reopen_count == 1 and stored.lead_unit is not None and stored.lead_unit.code == "zjj"
+    api.act("zjj", appeal.number, action="acknowledge")
+    api.act("zjj", appeal.number, action="resolve", reply="已更换整条线路，路灯恢复正常。")
+    second = client.post(url, json={"query_code": code, "solved": False, "satisfaction": "dissatisfied"})
+    assert second.status_code == 200 and second.json()["state"] == "followed_up"
+    # Past the limit the centre decides: it may still reopen by hand.
+    reopened = api.act("supervisor", appeal.number, action="reopen", reason="市民再次评价不满意")
+    assert reopened["state"] == "dispatched" and reopened["reopen_count"] == 2
 
 
 def test_citizen_cannot_rate_before_the_reply(client: TestClient, world: World) -> None:

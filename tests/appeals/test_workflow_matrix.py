@@ -10,26 +10,19 @@ and each case drives fresh appeals inside it; each case only looks at its own ap
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from sudi.app import create_app
-from sudi.appeals import policy, service
+from sudi.appeals import service
 from sudi.appeals.models import Appeal, AppealEvent, State
-from sudi.core.config import Settings
-from sudi.core.db import make_session_factory
 from sudi.core.errors import Conflict, Forbidden, SudiError
-from sudi.directory import geo
-from sudi.models import Base
-
-from tests.factories import World, build_world
+from tests import module_world
+from tests.factories import World
 
 ALL_STATES = [s.value for s in State]
 USERS = ["admin", "intake", "dispatcher", "supervisor", "leader", "mediator", "zjj", "zjjlead", "cgj",
@@ -147,37 +140,21 @@ def test_rules_table_matches_the_specification() -> None:
 
 # ---------------------------------------------------------------- one district per module
 
-def _empty(engine: Engine) -> None:
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
-
-
 @pytest.fixture(scope="module")
 def factory(engine: Engine) -> sessionmaker[Session]:
-    _empty(engine)
-    geo.forget_grid_index()
-    policy._calendars.clear()
-    return make_session_factory(engine)
+    return module_world.fresh_factory(engine)
 
 
 @pytest.fixture(scope="module")
 def district(factory: sessionmaker[Session]) -> Iterator[World]:
-    session = factory()
-    yield build_world(session)
-    session.close()
+    with module_world.district(factory) as world:
+        yield world
 
 
 @pytest.fixture
 def w(district: World) -> World:
     """The module's district, with nothing left over in the session from the previous case."""
-    district.session.rollback()
-    district.session.expire_all()
-    return district
+    return module_world.quiet_session(district)
 
 
 @pytest.fixture(scope="module")
@@ -189,12 +166,8 @@ def refusal_appeals(district: World) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def api(database_url: str, factory: sessionmaker[Session], district: World,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    media: Path = tmp_path_factory.mktemp("media")
-    application = create_app(Settings(database_url=database_url, media_dir=media))
-    application.state.session_factory = factory
-    with TestClient(application) as client:
+    with module_world.api_client(database_url, factory, tmp_path_factory.mktemp("media")) as client:
         yield client
-    shutil.rmtree(media, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- helpers
@@ -434,7 +407,7 @@ def test_actions_over_http(w: World, api: TestClient, factory: sessionmaker[Sess
     appeal = make_in_state(w, state, action)
     before = snapshot(factory, appeal.number)
     response = api.post(f"/api/v1/appeals/{appeal.number}/actions", json=payload_for(w, action),
-                        headers=w.headers(user))
+                        headers=module_world.headers(w, user))
     assert response.status_code == status, response.text
     body = response.json()
     if status == 200:
@@ -451,6 +424,6 @@ def test_actions_over_http(w: World, api: TestClient, factory: sessionmaker[Sess
 def test_unknown_action_is_invalid_input_over_http(w: World, api: TestClient) -> None:
     appeal = w.appeal("received")
     response = api.post(f"/api/v1/appeals/{appeal.number}/actions", json={"action": "teleport"},
-                        headers=w.headers("admin"))
+                        headers=module_world.headers(w, "admin"))
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "action"

@@ -570,7 +570,7 @@ def _route(session: Session, appeal: Appeal, payload: dict[str, Any], *, require
     if matter_code:
         if not isinstance(matter_code, str):
             raise InvalidInput("事项编码无效", "matter must be a code", field="matter")
-        appeal.matter_id = get_matter_by_code(session, matter_code).id
+        appeal.matter = get_matter_by_code(session, matter_code)
     if appeal.triage and appeal.triage.get("complex") and not helpers:
         raise InvalidInput("研判为复杂诉求，须条块联动：请指定协办单位",
                            "triaged as complex: joint handling needs assisting units", field="assisting_units")
@@ -606,7 +606,7 @@ def _finish_followers(session: Session, master: Appeal, actor: Actor) -> None:
         if follower.state != State.merged:
             continue
         follower.reply, follower.resolved_at = master.reply, master.resolved_at
-        follower.lead_unit_id = master.lead_unit_id
+        follower.lead_unit = master.lead_unit
         follower.state, follower.updated_at = State.resolved.value, clock.now()
         _append_event(session, follower, actor, "resolve", State.merged.value, State.resolved.value,
                       comment=f"随主件 {master.number} 办结", data={"master": master.number},
@@ -789,7 +789,7 @@ def _apply(session: Session, actor: Actor, appeal: Appeal, action: str, payload:
         data = {"master": master.number}
         to_state, public_note = State.merged, f"与同类诉求合并办理（主件 {master.number}）"
         if master.state in (State.resolved, State.followed_up):
-            appeal.reply, appeal.resolved_at, appeal.lead_unit_id = master.reply, now, master.lead_unit_id
+            appeal.reply, appeal.resolved_at, appeal.lead_unit = master.reply, now, master.lead_unit
             to_state, public_note = State.resolved, "已办结（与同类诉求合并办理）"
     elif action == "note":
         comment = _text(payload, "comment", "备注", required=True)
@@ -814,7 +814,7 @@ def _triage(session: Session, appeal: Appeal, payload: dict[str, Any]) -> dict[s
     result: dict[str, Any] = {"in_scope": in_scope, "complex": complex_, "reasons": reasons}
     if payload.get("matter"):
         matter = get_matter_by_code(session, str(payload["matter"]))
-        appeal.matter_id, result["matter"] = matter.id, matter.code
+        appeal.matter, result["matter"] = matter, matter.code
     if payload.get("urgency"):
         appeal.urgency = result["urgency"] = _enum_value(str(payload["urgency"]), Urgency, _LABEL_TO_URGENCY,
                                                          "urgency", "紧急程度")
@@ -892,6 +892,7 @@ SIMILAR_WINDOW_DAYS = 90
 _SIMILAR_SCAN = 3000      # most recent open appeals compared, at most
 _SIMILAR_EXCERPT = 200    # characters of content compared besides the title
 _SIMILAR_THRESHOLD = 0.18
+_SIMILAR_PROBES = 24     # words of the typed text looked for in SQL
 _NEAR_METRES = 1000.0
 
 
@@ -909,27 +910,28 @@ class SimilarAppeal:
     near: bool
 
 
-def _grams(text: str) -> frozenset[str]:
-    """Character bigrams of CJK runs and whole words of Latin letters and digits, lower case."""
+def _gram_list(text: str) -> list[str]:
+    """Character bigrams of CJK runs and whole words of Latin letters and digits, lower case, in
+    order of first appearance."""
     import unicodedata
 
-    grams: set[str] = set()
+    grams: dict[str, None] = {}
     run: list[str] = []
     word: list[str] = []
 
     def flush() -> None:
         if len(run) == 1:
-            grams.add(run[0])
-        grams.update(a + b for a, b in pairwise(run))
+            grams[run[0]] = None
+        grams.update(dict.fromkeys(a + b for a, b in pairwise(run)))
         run.clear()
         if word:
-            grams.add("".join(word))
+            grams["".join(word)] = None
             word.clear()
 
     for ch in unicodedata.normalize("NFKC", text or "").lower():
         if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf":
             if word:
-                grams.add("".join(word))
+                grams["".join(word)] = None
                 word.clear()
             run.append(ch)
         elif ch.isalnum():
@@ -939,7 +941,11 @@ def _grams(text: str) -> frozenset[str]:
         else:
             flush()
     flush()
-    return frozenset(grams)
+    return list(grams)
+
+
+def _grams(text: str) -> frozenset[str]:
+    return frozenset(_gram_list(text))
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -962,27 +968,38 @@ def similar_open_appeals(session: Session, title: str, content: str = "", lat: f
     """Open appeals of the last 90 days that look like the one a citizen is typing, so they can
     support one (我也遇到了) instead of filing a duplicate.
 
-    Similarity is the Jaccard overlap of character bigrams, title against title and title plus the
-    first 200 characters of content against the same, whichever is higher; an appeal within 1 km
-    of the citizen's point scores a third more. 举报 (reports of wrongdoing) are never shown.
+    Similarity is the overlap of character bigrams: the Jaccard index of title against title, or of
+    title plus the first 200 characters of content against the same, or half the share of the typed
+    title found in the other title, whichever is highest; an appeal within 1 km of the citizen's
+    point scores a third more. 举报 (reports of wrongdoing) are never shown.
     """
     import math
 
-    query_title, query_all = _grams(title), _grams(f"{title} {(content or '')[:_SIMILAR_EXCERPT]}")
+    excerpt = (content or "")[:_SIMILAR_EXCERPT]
+    query_title, query_all = _grams(title), _grams(f"{title} {excerpt}")
     if len(query_all) < 3:
+        return []
+    # Only rows sharing a word with what was typed are scored (in SQL, so a busy district stays fast).
+    probes = [g for g in dict.fromkeys(_gram_list(title) + _gram_list(excerpt)) if len(g) >= 2][:_SIMILAR_PROBES]
+    if not probes:
         return []
     has_point = lat is not None and lon is not None and math.isfinite(lat) and math.isfinite(lon)
     since = clock.now() - timedelta(days=SIMILAR_WINDOW_DAYS)
+    head = func.substr(Appeal.content, 1, _SIMILAR_EXCERPT)
     rows = session.execute(
-        select(Appeal.id, Appeal.number, Appeal.title, func.substr(Appeal.content, 1, _SIMILAR_EXCERPT),
-               Appeal.state, Appeal.received_at, Appeal.lat, Appeal.lon)
+        select(Appeal.id, Appeal.number, Appeal.title, head, Appeal.state, Appeal.received_at, Appeal.lat, Appeal.lon)
         .where(Appeal.state.in_([s.value for s in OPEN_STATES]), Appeal.received_at >= since,
-               Appeal.appeal_type != AppealType.report.value, Appeal.master_id.is_(None))
+               Appeal.appeal_type != AppealType.report.value, Appeal.master_id.is_(None),
+               or_(*(Appeal.title.contains(g, autoescape=True) for g in probes),
+                   *(head.contains(g, autoescape=True) for g in probes)))
         .order_by(Appeal.received_at.desc()).limit(_SIMILAR_SCAN)).all()
     scored = []
-    for appeal_id, number, cand_title, excerpt, state, received_at, cand_lat, cand_lon in rows:
-        score = max(_jaccard(query_title, _grams(cand_title)),
-                    _jaccard(query_all, _grams(f"{cand_title} {excerpt or ''}")))
+    for appeal_id, number, cand_title, cand_excerpt, state, received_at, cand_lat, cand_lon in rows:
+        cand_title_grams = _grams(cand_title)
+        score = max(_jaccard(query_title, cand_title_grams),
+                    _jaccard(query_all, _grams(f"{cand_title} {cand_excerpt or ''}")),
+                    # a short title typed in full inside a longer one ("病死猪肉" in "…有人卖病死猪肉…")
+                    0.5 * len(query_title & cand_title_grams) / len(query_title) if len(query_title) >= 3 else 0.0)
         near = bool(has_point and cand_lat is not None and cand_lon is not None
                     and _metres(lat, lon, cand_lat, cand_lon) <= _NEAR_METRES)  # type: ignore[arg-type]
         if near:

@@ -21,7 +21,7 @@ from sudi.appeals.models import APPEAL_TYPE_LABELS, KIND_LABELS, AppealType, Sat
 from sudi.appeals.schemas import public_appeal_out
 from sudi.core.errors import Conflict, InvalidInput, NotFound, SudiError
 from sudi.deps import SessionDep, SettingsDep
-from sudi.directory.geo import locate_point
+from sudi.directory.geo import locate_point, territory_geojson
 from sudi.directory.service import CITIZEN
 from sudi.intelligence.pii import mask_text
 from sudi.web.forms import GENERAL, Form, new_form_key
@@ -113,7 +113,7 @@ def _check_submission(session: Any, form: Form) -> tuple[float | None, float | N
         if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
             form.error("location", "地图位置无效，请重新选择")
             lat = lon = None
-        elif session is not None and locate_point(session, lat, lon) is None and _has_territory(session):
+        elif locate_point(session, lat, lon) is None and territory_geojson(session)["features"]:
             form.error("location", "所选位置不在本区范围内，请在地图上重新选择，或只填写地址")
             lat = lon = None
     if not v["is_anonymous"]:
@@ -127,12 +127,6 @@ def _check_submission(session: Any, form: Form) -> tuple[float | None, float | N
         elif not _PHONE_RE.match(phone):
             form.error("citizen_phone", "联系电话格式不正确，请填写 11 位手机号或带区号的固定电话")
     return lat, lon
-
-
-def _has_territory(session: Any) -> bool:
-    from sudi.directory.geo import territory_geojson
-
-    return bool(territory_geojson(session)["features"])
 
 
 async def _read_photos(files: list[Any], settings: Any, form: Form) -> list[tuple[str, bytes]]:
