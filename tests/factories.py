@@ -123,7 +123,8 @@ def make_appeal(world: World, state: str = "received", *, unit: str = "zjj",
     """Create an appeal through the services and walk it to ``state`` along the normal path."""
     session = world.session
     draft = appeals.AppealDraft(
-        title=fields.pop("title", "小区路灯不亮"), content=fields.pop("content", "青檀小区3号楼前路灯坏了一个月，晚上很黑。"),
+        title=fields.pop("title", "小区路灯不亮"),
+        content=fields.pop("content", "青檀小区3号楼前路灯坏了一个月，晚上很黑。"),
         citizen_name=fields.pop("citizen_name", "张三"), citizen_phone=fields.pop("citizen_phone", "13812345678"),
         lat=point[0] if point else None, lon=point[1] if point else None, **fields)
     number = appeals.create_appeal(session, world.actor("intake"), draft).appeal.number

@@ -1,0 +1,295 @@
+"""Train, apply, explain, save and load a text classifier (a dispatch suggester).
+
+Method: the two TF-IDF blocks of :mod:`.features` and a one-vs-rest linear SVM (liblinear). The SVM
+scores are turned into probabilities by a softmax with one temperature, fitted by minimum
+log-loss on a held-out slice of the training data (15 %, split by distinct text so repeats cannot
+sit on both sides); the classifier is then refitted on everything. A single temperature keeps the
+ranking of the SVM untouched (top-k is unchanged) and is cheap at inference; Platt or isotonic
+per-class calibration would need five-fold refits (too slow for the one-minute training budget)
+and does not produce a distribution over the classes by itself. The same held-out slice gives the
+quality written into the manifest.
+
+Inference does not call scikit-learn: the weight matrix (features × classes, float32) is applied to
+the extractor's sparse vector directly, which makes one message cost well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import platform
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sudi.core.errors import InvalidInput
+from sudi.intelligence.classify.features import FeatureExtractor, FeatureSettings, normalise
+
+FORMAT = "sudi-text-classifier"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LabelScore:
+    label: str
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A word or character gram of the message and how much it pushed the score of the suggested label."""
+
+    term: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    label: str
+    confidence: float  # calibrated probability of ``label``, 0–1
+    top: tuple[LabelScore, ...]  # best first, ``top[0].label == label``
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+    c: float = 0.5  # SVM regularisation; 0.5–1 were equivalent in our validation, smaller fits faster
+    calibration_fraction: float = 0.15
+    seed: int = 0
+
+
+def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    z = scores / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _metrics(probabilities: np.ndarray, truth: np.ndarray, n_labels: int) -> dict[str, float | int]:
+    """Accuracy, macro-F1 (over labels present in truth or prediction) and top-3 accuracy.
+
+    ``truth`` holds label indices, -1 for a label the model does not know (always wrong)."""
+    pred = probabilities.argmax(axis=1)
+    top3 = np.argsort(-probabilities, axis=1)[:, :3]
+    f1s = []
+    for k in range(n_labels):
+        tp = int(np.sum((pred == k) & (truth == k)))
+        fp = int(np.sum((pred == k) & (truth != k)))
+        fn = int(np.sum((pred != k) & (truth == k)))
+        if tp + fp + fn:
+            f1s.append(2 * tp / (2 * tp + fp + fn))
+    unknown = int(np.sum(truth < 0))
+    if unknown:
+        f1s.append(0.0)  # labels the model never saw count as one class it always misses
+    return {"n": len(truth), "accuracy": float(np.mean(pred == truth)) if len(truth) else 0.0,
+            "macro_f1": float(np.mean(f1s)) if f1s else 0.0,
+            "top3_accuracy": float(np.mean((top3 == truth[:, None]).any(axis=1))) if len(truth) else 0.0}
+
+
+def _fit_svm(x: Any, y: np.ndarray, c: float, sample_weight: np.ndarray | None, seed: int) -> tuple[np.ndarray,
+                                                                                                  np.ndarray]:
+    from sklearn.svm import LinearSVC
+
+    svm = LinearSVC(C=c, random_state=seed)
+    svm.fit(x, y, sample_weight=sample_weight)
+    coef, intercept = svm.coef_, svm.intercept_
+    if coef.shape[0] == 1:  # binary: liblinear gives one score s for class 1; class 0 gets -s
+        coef = np.vstack([-coef, coef])
+        intercept = np.concatenate([-intercept, intercept])
+    return np.ascontiguousarray(coef.T, dtype=np.float32), intercept.astype(np.float32)
+
+
+def _fit_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
+    from scipy.optimize import minimize_scalar
+
+    rows = np.arange(len(truth))
+
+    def nll(log_t: float) -> float:
+        p = _softmax(scores, float(np.exp(log_t)))
+        return float(-np.mean(np.log(p[rows, truth] + 1e-12)))
+
+    best = minimize_scalar(nll, bounds=(np.log(0.01), np.log(10.0)), method="bounded")
+    return float(np.exp(best.x))
+
+
+def _calibration_split(texts: Sequence[str], fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of the held-out slice: whole groups of identical (normalised) texts, chosen by a seeded hash."""
+    held = np.zeros(len(texts), dtype=bool)
+    for i, text in enumerate(texts):
+        digest = hashlib.sha1(f"{seed}:{normalise(text)}".encode()).digest()
+        held[i] = int.from_bytes(digest[:8], "big") / 2**64 < fraction
+    return held
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("sudi", "numpy", "scipy", "scikit-learn", "jieba"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+class TextClassifier:
+    """A trained classifier: text in, suggested label with probability, alternatives and evidence out."""
+
+    def __init__(self, extractor: FeatureExtractor, weights: np.ndarray, bias: np.ndarray, labels: Sequence[str],
+                 temperature: float, manifest: dict[str, Any]) -> None:
+        self.extractor = extractor
+        self.weights = weights
+        self.bias = bias
+        self.labels: tuple[str, ...] = tuple(labels)
+        self.temperature = temperature
+        self.manifest = manifest
+
+    # ---- inference -----------------------------------------------------------------------------------
+    def scores(self, text: str) -> np.ndarray:
+        cols, vals = self.extractor.transform_one(text)
+        return vals @ self.weights[cols] + self.bias
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated class probabilities, one row per text, columns in ``self.labels`` order."""
+        x = self.extractor.transform(texts)
+        return _softmax(np.asarray(x @ self.weights) + self.bias, self.temperature)
+
+    def predict(self, text: str, *, top_k: int = 3, explain: int = 5) -> Prediction:
+        cols, vals = self.extractor.transform_one(text)
+        rows = self.weights[cols]
+        probs = _softmax(vals @ rows + self.bias, self.temperature)
+        best = np.argsort(-probs)[:max(1, top_k)]
+        evidence = self._evidence(cols, vals * rows[:, best[0]], explain) if explain else ()
+        return Prediction(self.labels[best[0]], float(probs[best[0]]),
+                          tuple(LabelScore(self.labels[k], float(probs[k])) for k in best), evidence)
+
+    def predict_many(self, texts: Sequence[str], *, top_k: int = 3, explain: int = 0) -> list[Prediction]:
+        if explain:
+            return [self.predict(t, top_k=top_k, explain=explain) for t in texts]
+        probs = self.probabilities(texts)
+        out = []
+        for row in probs:
+            best = np.argsort(-row)[:max(1, top_k)]
+            out.append(Prediction(self.labels[best[0]], float(row[best[0]]),
+                                  tuple(LabelScore(self.labels[k], float(row[k])) for k in best)))
+        return out
+
+    def _evidence(self, cols: np.ndarray, contribution: np.ndarray, limit: int) -> tuple[Evidence, ...]:
+        """The grams that raised the suggested label's score most, readable ones only: single characters and
+        digit/punctuation runs say nothing to a dispatcher, and a gram inside an already chosen one repeats it."""
+        chosen: list[Evidence] = []
+        for i in np.argsort(-contribution):
+            if contribution[i] <= 0 or len(chosen) >= limit:
+                break
+            term = self.extractor.gram(int(cols[i]))
+            if len(term) < 2 or not any(ch.isalpha() for ch in term):
+                continue
+            if any(term in e.term or e.term in term for e in chosen):
+                continue
+            chosen.append(Evidence(term, round(float(contribution[i]), 4)))
+        return tuple(chosen)
+
+    def evaluate(self, texts: Sequence[str], labels: Sequence[str]) -> dict[str, float | int]:
+        index = {label: k for k, label in enumerate(self.labels)}
+        truth = np.array([index.get(label, -1) for label in labels], dtype=np.int64)
+        return _metrics(self.probabilities(texts), truth, len(self.labels))
+
+    # ---- persistence ---------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """A zip of manifest.json, vocabulary.json and arrays.npz: plain data, so loading runs no code."""
+        arrays = {"weights": self.weights, "bias": self.bias, **self.extractor.arrays()}
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]
+        manifest = {**self.manifest, "labels": list(self.labels), "temperature": self.temperature,
+                    "n_features": self.extractor.n_features,
+                    "feature_settings": self.extractor.settings.as_dict()}
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+            zf.writestr("vocabulary.json", json.dumps(self.extractor.vocabulary(), ensure_ascii=False,
+                                                      separators=(",", ":")))
+            zf.writestr("arrays.npz", buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextClassifier:
+        try:
+            with zipfile.ZipFile(path) as zf:
+                manifest = json.loads(zf.read("manifest.json"))
+                if manifest.get("format") != FORMAT:
+                    raise ValueError("not a sudi text classifier")
+                if manifest.get("format_version") != FORMAT_VERSION:
+                    raise ValueError(f"model format version {manifest.get('format_version')} is not "
+                                     f"{FORMAT_VERSION}")
+                vocabulary = json.loads(zf.read("vocabulary.json"))
+                with np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
+                    arrays = {name: npz[name] for name in npz.files}
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            raise InvalidInput(f"无法读取模型文件 {path}：{exc}", f"cannot read model file {path}: {exc}",
+                               field="model") from exc
+        settings = FeatureSettings.from_dict(manifest["feature_settings"])
+        extractor = FeatureExtractor.from_arrays(settings, arrays, vocabulary)
+        return cls(extractor, np.ascontiguousarray(arrays["weights"], dtype=np.float32),
+                   np.asarray(arrays["bias"], dtype=np.float32), manifest["labels"], float(manifest["temperature"]),
+                   manifest)
+
+
+def train_classifier(texts: Sequence[str], labels: Sequence[str], *, settings: TrainSettings | None = None,
+                     sample_weight: Sequence[float] | None = None, calibrate: bool = True,
+                     extra_manifest: dict[str, Any] | None = None) -> TextClassifier:
+    """Train on a labelled history. ``texts`` must be non-empty strings (callers skip empty rows).
+
+    Raises :class:`InvalidInput` when there are fewer than two labels or the lengths disagree."""
+    settings = settings or TrainSettings()
+    if len(texts) != len(labels):
+        raise InvalidInput("文本与标签数量不一致", "texts and labels differ in length")
+    label_set = sorted(set(labels))
+    if len(label_set) < 2:
+        raise InvalidInput(f"标签列只有 {len(label_set)} 个类别，至少需要两个",
+                           f"the label column has {len(label_set)} class(es); at least two are needed",
+                           field="label")
+    index = {label: k for k, label in enumerate(label_set)}
+    y = np.array([index[label] for label in labels], dtype=np.int64)
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    started = datetime.now(UTC)
+
+    temperature, held_out_quality = 1.0, None
+    held = _calibration_split(texts, settings.calibration_fraction, settings.seed) if calibrate else None
+    # Calibrate only when both sides are big enough to say something and every label can still be learnt.
+    if held is not None and held.sum() >= 20 and len(set(y[~held].tolist())) == len(label_set):
+        fit_idx, held_idx = np.nonzero(~held)[0], np.nonzero(held)[0]
+        part = FeatureExtractor.fit([texts[i] for i in fit_idx], settings.features)
+        w, b = _fit_svm(part.transform([texts[i] for i in fit_idx]), y[fit_idx], settings.c,
+                        None if weights is None else weights[fit_idx], settings.seed)
+        held_scores = np.asarray(part.transform([texts[i] for i in held_idx]) @ w) + b
+        temperature = _fit_temperature(held_scores, y[held_idx])
+        held_out_quality = {**_metrics(_softmax(held_scores, temperature), y[held_idx], len(label_set)),
+                            "how": f"{settings.calibration_fraction:.0%} of the distinct training texts "
+                                   f"(seeded hash of the normalised text), model fitted on the rest"}
+
+    extractor = FeatureExtractor.fit(texts, settings.features)
+    w, b = _fit_svm(extractor.transform(texts), y, settings.c, weights, settings.seed)
+    counts = np.bincount(y, minlength=len(label_set))
+    manifest: dict[str, Any] = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "training_seconds": round((datetime.now(UTC) - started).total_seconds(), 2),
+        "training_size": len(texts),
+        "label_counts": {label: int(counts[k]) for k, label in enumerate(label_set)},
+        "classifier": {"kind": "linear-svm-ovr", "C": settings.c, "calibration": "softmax temperature",
+                       "sample_weighted": weights is not None},
+        "held_out_quality": held_out_quality,
+        "library_versions": library_versions(),
+        **(extra_manifest or {}),
+    }
+    return TextClassifier(extractor, w, b, label_set, temperature, manifest)
+
+
+def load_classifier(path: str | Path) -> TextClassifier:
+    return TextClassifier.load(path)
