@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -9,7 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from sudi.core.config import Settings
-from sudi.core.errors import NotAuthenticated
+from sudi.core.errors import Forbidden, NotAuthenticated
 from sudi.directory.models import User
 from sudi.directory.service import Actor, actor_for, user_for_token
 
@@ -31,12 +32,24 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.cookies.get("sudi_token")
+    token = request.cookies.get("sudi_token")
+    if token and request.method not in SAFE_METHODS:
+        # A browser sends the session cookie on its own, so a cookie-authenticated API write must
+        # also prove it came from our pages: the double-submit CSRF token of sudi.web.security.
+        expected = request.cookies.get("sudi_csrf", "")
+        sent = request.headers.get("x-csrf-token", "")
+        if not expected or not secrets.compare_digest(expected.encode(), sent.encode()):
+            raise Forbidden("请求缺少有效的 CSRF 令牌，请刷新页面后重试",
+                            "a cookie-authenticated write needs the X-CSRF-Token header")
+    return token
 
 
 def current_user(request: Request, session: SessionDep) -> User:

@@ -200,8 +200,8 @@ class FeatureExtractor:
             indices.append(cols)
             data.append(vals)
             indptr.append(indptr[-1] + len(cols))
-        matrix = sp.csr_matrix((np.concatenate(indices) if indices else np.empty(0, np.int32),
-                                np.concatenate(data) if data else np.empty(0, np.float32), np.array(indptr)),
+        matrix = sp.csr_matrix((np.concatenate(data) if data else np.empty(0, np.float32),
+                                np.concatenate(indices) if indices else np.empty(0, np.int32), np.array(indptr)),
                                shape=(len(indptr) - 1, self.n_features), dtype=np.float32)
         # liblinear (through scikit-learn) refuses 64-bit indices, which scipy may pick on its own.
         matrix.indices = matrix.indices.astype(np.int32, copy=False)
