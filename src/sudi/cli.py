@@ -135,6 +135,48 @@ def import_appeals(file: Annotated[Path, typer.Argument(help="XLSX or CSV of his
         raise typer.Exit(1)
 
 
+matters_app = typer.Typer(help="权责清单 / the duty list", no_args_is_help=True)
+app.add_typer(matters_app, name="matters")
+
+
+@matters_app.command("export")
+def matters_export(file: Annotated[Path, typer.Argument(help="XLSX to write")], db: DbOption = None) -> None:
+    """Write the duty list to an Excel file."""
+    from sudi.directory.excel import export_matters_xlsx
+
+    session = _session(_settings(db))
+    try:
+        file.write_bytes(export_matters_xlsx(session))
+    finally:
+        session.close()
+    console.print(f"已导出到 {file} / written to {file}")
+
+
+@matters_app.command("import")
+def matters_import(file: Annotated[Path, typer.Argument(help="XLSX in the export's layout")],
+                   db: DbOption = None) -> None:
+    """Create or update duty-list matters from an Excel file (bad rows are reported and skipped)."""
+    from sudi.directory.excel import import_matters_xlsx
+    from sudi.directory.service import SYSTEM
+
+    if not file.exists():
+        _fail(f"文件不存在 / no such file: {file}")
+    session = _session(_settings(db))
+    try:
+        report = import_matters_xlsx(session, SYSTEM, file.read_bytes())
+    except SudiError as exc:
+        _fail(f"{exc.message_zh} / {exc.message_en}")
+    finally:
+        session.close()
+    for row, message in report.problems:
+        console.print(f"[yellow]第 {row} 行 / row {row}:[/yellow] {message}")
+    console.print(f"新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}，"
+                  f"出错 {len(report.problems)} 行 / created {report.created}, updated {report.updated}, unchanged {report.unchanged}, "
+                  f"bad rows {len(report.problems)}")
+    if report.problems and not (report.created or report.updated or report.unchanged):
+        raise typer.Exit(1)
+
+
 @app.command("mark-overdue")
 def mark_overdue_command(db: DbOption = None) -> None:
     """Flag appeals past a deadline (the server also runs this every 5 minutes)."""

@@ -48,3 +48,24 @@ def test_mark_overdue_runs(world, database_url: str) -> None:  # type: ignore[no
     result = runner.invoke(app, ["mark-overdue", "--db", database_url])
     assert result.exit_code == 0, result.output
     assert "overdue: 0" in result.output
+
+
+def test_duty_list_round_trips_through_excel(world, database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "duty.xlsx"
+    exported = runner.invoke(app, ["matters", "export", str(path), "--db", database_url])
+    assert exported.exit_code == 0, exported.output
+    again = runner.invoke(app, ["matters", "import", str(path), "--db", database_url])
+    assert again.exit_code == 0, again.output
+    assert "unchanged 3" in again.output
+    missing = runner.invoke(app, ["matters", "import", str(tmp_path / "nope.xlsx"), "--db", database_url])
+    assert missing.exit_code == 2
+
+
+def test_duty_list_excel_over_the_api(client, world) -> None:  # type: ignore[no-untyped-def]
+    got = client.get("/api/v1/matters/export.xlsx", headers=world.headers("admin"))
+    assert got.status_code == 200 and got.content[:2] == b"PK"
+    files = {"file": ("duty.xlsx", got.content, "application/octet-stream")}
+    result = client.post("/api/v1/matters/import", files=files, headers=world.headers("admin"))
+    assert result.status_code == 200 and result.json()["unchanged"] == 3
+    refused = client.post("/api/v1/matters/import", files=files, headers=world.headers("dispatcher"))
+    assert refused.status_code == 403

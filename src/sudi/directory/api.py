@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -25,6 +25,8 @@ from sudi.directory.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_MATTER_FILE = 10 * 1024 * 1024
 
 
 def _admin(actor: service.Actor) -> None:
@@ -123,6 +125,28 @@ def territory(session: SessionDep) -> JSONResponse:
 def matters(session: SessionDep, actor: ActorDep, unit: str | None = None) -> list[dict[str, Any]]:
     unit_id = service.get_unit_by_code(session, unit).id if unit else None
     return [matter_out(m) for m in service.list_matters(session, unit_id=unit_id)]
+
+
+@router.get("/matters/export.xlsx", summary="导出权责清单 / the duty list as Excel")
+def export_matters(session: SessionDep, actor: ActorDep) -> Response:
+    from sudi.directory.excel import export_matters_xlsx
+
+    return Response(export_matters_xlsx(session), media_type=XLSX,
+                    headers={"Content-Disposition": 'attachment; filename="duty-list.xlsx"'})
+
+
+@router.post("/matters/import", summary="导入权责清单 / create or update matters from Excel")
+async def import_matters(request: Request, session: SessionDep, actor: ActorDep,
+                         file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+    from sudi.directory.excel import import_matters_xlsx
+
+    _admin(actor)
+    data = await file.read(MAX_MATTER_FILE + 1)
+    if len(data) > MAX_MATTER_FILE:
+        raise InvalidInput("文件过大（上限 10 MB）", "file larger than 10 MB", field="file")
+    report = import_matters_xlsx(session, actor, data)
+    return {"created": report.created, "updated": report.updated, "unchanged": report.unchanged,
+            "problems": [{"row": row, "message": message} for row, message in report.problems]}
 
 
 @router.put("/matters/{code}", summary="新增或修改事项 / create or update a matter")
