@@ -170,9 +170,9 @@ def matters_import(file: Annotated[Path, typer.Argument(help="XLSX in the export
         session.close()
     for row, message in report.problems:
         console.print(f"[yellow]第 {row} 行 / row {row}:[/yellow] {message}")
-    console.print(f"新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}，"
-                  f"出错 {len(report.problems)} 行 / created {report.created}, updated {report.updated}, unchanged {report.unchanged}, "
-                  f"bad rows {len(report.problems)}")
+    bad = len(report.problems)
+    console.print(f"新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}，出错 {bad} 行 / "
+                  f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}, bad rows {bad}")
     if report.problems and not (report.created or report.updated or report.unchanged):
         raise typer.Exit(1)
 
