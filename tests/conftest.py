@@ -19,6 +19,7 @@ from sudi.app import create_app
 from sudi.appeals import policy
 from sudi.core.config import Settings
 from sudi.core.db import make_engine, make_session_factory
+from sudi.core.models import forget_cached_settings
 from sudi.directory import geo
 from sudi.migrate import upgrade
 from sudi.models import Base
@@ -82,6 +83,7 @@ def session_factory(engine):  # type: ignore[no-untyped-def]
     _empty(engine)
     geo.forget_grid_index()
     policy._calendars.clear()
+    forget_cached_settings()
     return make_session_factory(engine)
 
 

@@ -25,6 +25,7 @@ from sudi.app import create_app
 from sudi.appeals import policy
 from sudi.core.config import Settings
 from sudi.core.db import make_session_factory
+from sudi.core.models import forget_cached_settings
 from sudi.directory import geo
 from sudi.models import Base
 from tests.factories import World, build_world
@@ -45,6 +46,7 @@ def fresh_factory(engine: Engine) -> sessionmaker[Session]:
     empty_database(engine)
     geo.forget_grid_index()
     policy._calendars.clear()
+    forget_cached_settings()
     return make_session_factory(engine)
 
 

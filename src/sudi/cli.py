@@ -14,10 +14,13 @@ from rich.console import Console
 
 from sudi.core.config import Settings
 from sudi.core.errors import SudiError
+from sudi.model_cli import model_app
 
 app = typer.Typer(help="sudi 诉递: 榴乡诉递 smart governance platform", no_args_is_help=True,
                   add_completion=False)
 console = Console(stderr=True)
+
+app.add_typer(model_app, name="model")
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (env SUDI_DATABASE_URL); "
                                               "default sqlite:///var/sudi.db")]

@@ -65,7 +65,7 @@ def test_the_dispatcher_landing_counts_what_waits(client: TestClient, world: Wor
     assert counts["待受理"] == "2"
     assert counts["待派单"] == "1"
     assert counts["退单待审定"] == "1"
-    assert "/api/v1/appeals?state=accepted&amp;state=triaged" in page
+    assert "/staff/appeals?state=accepted&amp;state=triaged" in page
     assert "最近更新" in page
 
 

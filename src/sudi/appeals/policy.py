@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sudi.appeals.models import TimeLimitPolicy
 from sudi.core.calendar import Deadline, WorkCalendar
 from sudi.core.errors import InvalidInput
-from sudi.core.models import Holiday, get_setting
+from sudi.core.models import Holiday, cached_setting
 
 HOLIDAYS_VERSION_KEY = "holidays_version"
 LIMIT_UNITS = ("hours", "working_days")
@@ -39,7 +39,7 @@ _calendars: dict[str, tuple[object, WorkCalendar]] = {}
 
 def work_calendar(session: Session) -> WorkCalendar:
     key = str(session.get_bind().engine.url)
-    version = get_setting(session, HOLIDAYS_VERSION_KEY, 0)
+    version = cached_setting(session, HOLIDAYS_VERSION_KEY, 0)
     cached = _calendars.get(key)
     if cached is None or cached[0] != version:
         with _lock:

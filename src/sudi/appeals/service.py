@@ -40,7 +40,7 @@ from sudi.appeals.models import (
 from sudi.core import auth, clock
 from sudi.core.db import transaction
 from sudi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from sudi.core.models import get_setting, put_setting
+from sudi.core.models import cached_setting, get_setting, put_setting
 from sudi.directory.geo import locate_point
 from sudi.directory.models import Grid, Matter, Role, Unit, User
 from sudi.directory.service import CENTRE_ROLES, UNIT_ROLES, Actor, get_matter_by_code, get_unit_by_code
@@ -145,7 +145,7 @@ def _clean_phone(phone: str) -> str:
 
 
 def _secret(session: Session) -> str:
-    secret = get_setting(session, "secret_key")
+    secret = cached_setting(session, "secret_key", ttl_s=300)
     if not secret:
         raise Conflict("系统尚未初始化（缺少密钥），请先运行 sudi init", "run `sudi init` first: no secret key")
     return str(secret)
@@ -162,7 +162,7 @@ def ensure_secret(session: Session) -> None:
 
 
 def _next_number(session: Session, received_at: datetime) -> str:
-    prefix = str(get_setting(session, "number_prefix", "YC"))
+    prefix = str(cached_setting(session, "number_prefix", "YC", ttl_s=30))
     day = clock.local(received_at).strftime("%Y%m%d")
     key = prefix + day
     dialect = session.get_bind().dialect.name
@@ -246,13 +246,15 @@ def create_appeal(session: Session, actor: Actor, draft: AppealDraft) -> Intake:
             appeal = Appeal(
                 number=number, state=State.received.value, channel=channel, appeal_type=appeal_type,
                 urgency=urgency, appeal_kind=kind, title=title, content=content,
-                category_id=category.id if category else None, matter_id=matter.id if matter else None,
+                category=category, matter=matter,
                 address=address, lat=draft.lat, lon=draft.lon, grid_id=grid_id, town_unit_id=town_id,
                 community_unit_id=community_id,
                 citizen_name="" if draft.is_anonymous else draft.citizen_name.strip()[:64],
                 citizen_phone="" if draft.is_anonymous else phone, citizen_key=draft.citizen_key[:128],
                 is_anonymous=draft.is_anonymous, received_at=received_at, external_ref=external_ref,
                 idempotency_key=idempotency_key, created_by_id=actor.id, updated_at=clock.now(),
+                # A new appeal has none of these; saying so spares the reply a query for each.
+                assisting=[], attachments=[], lead_unit=None, coordinator=None, master=None,
             )
             session.add(appeal)
             session.flush()
@@ -1098,7 +1100,11 @@ def public_resolved_appeals(session: Session, *, page: int = 1, page_size: int =
                        resolved_at=a.resolved_at) for a in rows], total
 
 
-ADMIN_SETTINGS: dict[str, type] = {PUBLIC_RESOLVED_LIST_KEY: bool, AUTO_REOPEN_LIMIT_KEY: int}
+NUMBER_PREFIX_KEY = "number_prefix"
+OPEN311_CONTACT_KEY = "open311_contact"
+ADMIN_SETTINGS: dict[str, type] = {PUBLIC_RESOLVED_LIST_KEY: bool, AUTO_REOPEN_LIMIT_KEY: int,
+                                   NUMBER_PREFIX_KEY: str, OPEN311_CONTACT_KEY: str}
+_PREFIX_RE = re.compile(r"^[A-Z]{1,8}$")
 
 
 def set_admin_setting(session: Session, actor: Actor, key: str, value: Any) -> None:
@@ -1113,6 +1119,15 @@ def set_admin_setting(session: Session, actor: Actor, key: str, value: Any) -> N
         raise InvalidInput("须为 0–10 的整数", f"{key} must be an integer 0..10", field="value")
     if kind is bool and not isinstance(value, bool):
         raise InvalidInput("须为是或否", f"{key} must be true or false", field="value")
+    if kind is str:
+        if not isinstance(value, str):
+            raise InvalidInput("须为文字", f"{key} must be a string", field="value")
+        if key == NUMBER_PREFIX_KEY and not _PREFIX_RE.match(value):
+            raise InvalidInput("编号前缀须为 1–8 个大写英文字母", "number_prefix: 1-8 capital letters A-Z",
+                               field="value")
+        if key == OPEN311_CONTACT_KEY and not 1 <= len(value.strip()) <= 200:
+            raise InvalidInput("联系方式须为 1–200 个字", "open311_contact: 1-200 characters", field="value")
+        value = value.strip()
     with transaction(session):
         before = get_setting(session, key)
         put_setting(session, key, value)
@@ -1264,6 +1279,55 @@ def upsert_category(session: Session, actor: Actor, *, path: Sequence[str], is_a
         record_audit(session, actor_id=actor.id, actor_name=actor.username, action="upsert_category",
                      object_type="category", object_id=category.code, path="/".join(names))
     return category
+
+
+def set_category_active(session: Session, actor: Actor, code: str, *, is_active: bool) -> Category:
+    """Switch a category on or off; switching off takes its sub-categories with it, switching on
+    takes its parents with it (an active node under an inactive parent could not be chosen)."""
+    from sudi.core.models import record_audit
+
+    _require_admin(actor)
+    with transaction(session):
+        category = session.scalar(select(Category).where(Category.code == code))
+        if category is None:
+            raise NotFound(f"没有编码为 {code} 的分类", f"no category {code!r}", field="category")
+        if is_active:
+            names = category.full_name.split("/")
+            affected = list(session.scalars(select(Category).where(
+                Category.full_name.in_(["/".join(names[:n]) for n in range(1, len(names) + 1)]))))
+        else:
+            affected = list(session.scalars(select(Category).where(or_(
+                Category.id == category.id, Category.full_name.startswith(category.full_name + "/")))))
+        for node in affected:
+            node.is_active = is_active
+        record_audit(session, actor_id=actor.id, actor_name=actor.username,
+                     action="activate_category" if is_active else "deactivate_category",
+                     object_type="category", object_id=code, path=category.full_name,
+                     affected=sorted(n.code for n in affected))
+    return category
+
+
+def list_categories(session: Session) -> Sequence[Category]:
+    """Every category, inactive ones included, in tree order."""
+    return session.scalars(select(Category).order_by(Category.full_name)).all()
+
+
+def set_green_channel_coordinator(session: Session, actor: Actor, username: str | None) -> None:
+    """Name the default coordinator of development appeals (绿色通道); None clears it."""
+    from sudi.core.models import record_audit
+
+    _require_admin(actor)
+    with transaction(session):
+        if username:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None or not user.is_active:
+                raise InvalidInput(f"没有启用的用户 {username}", f"no active user {username!r}",
+                                   field="coordinator")
+        before = get_setting(session, GREEN_CHANNEL_COORDINATOR_KEY)
+        put_setting(session, GREEN_CHANNEL_COORDINATOR_KEY, username or None)
+        record_audit(session, actor_id=actor.id, actor_name=actor.username, action="set_setting",
+                     object_type="setting", object_id=GREEN_CHANNEL_COORDINATOR_KEY, before=before,
+                     after=username or None)
 
 
 def _ensure_category_path(session: Session, names: Sequence[str]) -> Category:

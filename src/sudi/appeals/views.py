@@ -1,8 +1,13 @@
-"""Web face of the case engine: the citizens' portal (一网通办) and the staff landing page.
+"""Web face of the case engine: the citizens' portal (一网通办), the staff landing page and the
+staff workbench (list, one appeal with its action forms, phone intake, grid patrol).
 
 Citizens need no account. They submit an appeal and get its number and query code once; with
 both they follow it and rate the reply. The query code never travels in a URL: ``POST /track``
 checks it and keeps it in a cookie scoped to that appeal's page.
+
+Staff pages show only what the user's role may do: the action forms on an appeal are exactly
+``service.allowed_actions``; each posts as a plain form (303 back to the appeal, or the page again
+with the service's Chinese refusal next to the form).
 """
 
 from __future__ import annotations
@@ -10,23 +15,34 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from sudi.appeals import policy, service
-from sudi.appeals.models import APPEAL_TYPE_LABELS, KIND_LABELS, AppealType, Satisfaction
+from sudi.appeals.models import (
+    APPEAL_TYPE_LABELS,
+    CHANNEL_LABELS,
+    KIND_LABELS,
+    URGENCY_LABELS,
+    AppealType,
+    Satisfaction,
+    State,
+)
 from sudi.appeals.schemas import public_appeal_out
 from sudi.core.errors import Conflict, InvalidInput, NotFound, SudiError
 from sudi.deps import SessionDep, SettingsDep
 from sudi.directory.geo import locate_point, territory_geojson
-from sudi.directory.service import CITIZEN
-from sudi.intelligence.pii import mask_text
+from sudi.directory.models import Role
+from sudi.directory.service import CITIZEN, Actor
+from sudi.intelligence.pii import mask_phone, mask_text
 from sudi.web.forms import GENERAL, Form, new_form_key
 from sudi.web.navigation import queues_for
-from sudi.web.security import StaffDep
+from sudi.web.security import StaffDep, require_roles
 from sudi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -338,3 +354,444 @@ def staff_home(request: Request, session: SessionDep, actor: StaffDep) -> Respon
                            "is_overdue": appeal.is_overdue,
                            "unit": appeal.lead_unit.name if appeal.lead_unit else None})
     return render(request, "staff/home.html", queues=queues, recent=recent, calendar=policy.work_calendar(session))
+
+
+# ================================================================ the staff workbench (工作台)
+#
+# /staff/appeals           the list: filters, sort, pagination, role presets (?queue=…), Excel link
+# /staff/appeals/{number}  one appeal: fields, map, closed loop, trail, routing suggestions and one
+#                          small form per action the user may take (service.allowed_actions)
+# POST /staff/appeals/{number}/actions/{action}   builds the payload, calls service.perform_action
+# /staff/intake            the intake agent's phone form; /staff/intake/history the caller's appeals
+# /staff/patrol            the grid worker's report form and map; /staff/patrol/appeals.json markers
+
+WORKBENCH_ROLES = tuple(r.value for r in Role if r != Role.mediator)
+PAGE_SIZES = (20, 50, 100)
+_IN_HAND_STATES = (State.dispatched.value, State.acknowledged.value)
+_FILTER_KEYS = ("kind", "unit", "town", "grid", "category", "channel", "overdue", "supervised", "date_from",
+                "date_to", "q")
+
+
+@dataclass(frozen=True, slots=True)
+class ListPreset:
+    """A named queue of the list page (``?queue=…``): a title and the filter it stands for."""
+
+    key: str
+    title: str
+    roles: frozenset[str]
+    states: tuple[str, ...] = ()
+    overdue: bool | None = None
+    supervised: bool | None = None
+    own_unit: bool = False
+    sort: str = "-received_at"
+    show_phone: bool = False
+
+
+LIST_PRESETS: dict[str, ListPreset] = {p.key: p for p in (
+    ListPreset("accept", "待受理", frozenset(service.INTAKE_ROLES), (State.received.value,)),
+    ListPreset("dispatch", "待派单", frozenset(service.DISPATCH_ROLES),
+               (State.accepted.value, State.triaged.value, State.returned.value)),
+    ListPreset("inbox", "本单位待办", frozenset({Role.unit_handler, Role.unit_leader}), _IN_HAND_STATES,
+               own_unit=True, sort="resolve_due"),
+    ListPreset("overdue", "已超期", frozenset(WORKBENCH_ROLES) - {Role.grid_worker, Role.intake_agent},
+               _IN_HAND_STATES, overdue=True, sort="resolve_due"),
+    ListPreset("supervised", "督办中", frozenset(WORKBENCH_ROLES) - {Role.grid_worker, Role.intake_agent},
+               (*_IN_HAND_STATES, State.returned.value), supervised=True, sort="resolve_due"),
+    ListPreset("followup", "待回访", frozenset(service.FOLLOW_UP_ROLES), (State.resolved.value,),
+               sort="received_at", show_phone=True),
+)}
+SORT_CHOICES = (("-received_at", "受理时间（新→旧）"), ("received_at", "受理时间（旧→新）"),
+                ("resolve_due", "办结时限（近→远）"), ("-updated_at", "最近更新"), ("number", "编号"))
+
+
+def _bool_param(value: str) -> bool | None:
+    return {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(value.lower())
+
+
+def _territory_options(session: Any) -> dict[str, Any]:
+    """What the filter and routing selects offer: units grouped by kind, towns, grids, categories."""
+    from sqlalchemy import select
+
+    from sudi.appeals.models import Category
+    from sudi.directory.models import Grid
+    from sudi.directory.service import list_units
+
+    units = list(list_units(session))
+    towns = [u for u in units if u.kind in ("town", "subdistrict")]
+    grids = list(session.scalars(select(Grid).where(Grid.is_active.is_(True)).order_by(Grid.code)))
+    categories = list(session.scalars(select(Category).where(Category.is_active.is_(True))
+                                      .order_by(Category.full_name)))
+    groups: dict[str, list[Any]] = {}
+    for unit in units:
+        groups.setdefault(UNIT_KIND_LABELS.get(unit.kind, unit.kind), []).append(unit)
+    return {"units": units, "unit_groups": groups, "towns": towns, "grids": grids, "categories": categories}
+
+
+UNIT_KIND_LABELS = {"district": "区", "centre": "诉求办理中心", "department": "区直部门", "company": "公用企业",
+                    "subdistrict": "街道", "town": "镇", "community": "社区", "village": "村"}
+
+
+@staff_router.get("/staff/appeals")
+def staff_appeals(request: Request, session: SessionDep,
+                  actor: Annotated[Actor, Depends(require_roles(*WORKBENCH_ROLES))]) -> Response:
+    """The list every appeal role works from; ``?queue=`` picks a role's preset."""
+    params = request.query_params
+    values = {key: params.get(key, "").strip()[:64] for key in _FILTER_KEYS}
+    states = [s for raw in params.getlist("state") for s in raw.split(",") if s][:12]
+    preset = LIST_PRESETS.get(params.get("queue", ""))
+    if preset is not None and actor.role not in preset.roles:
+        preset = None
+    sort = params.get("sort", "") or (preset.sort if preset else "-received_at")
+    page_size = int(params.get("page_size", "20")) if params.get("page_size", "") in ("20", "50", "100") else 20
+    page_raw = params.get("page", "1")
+    page = int(page_raw) if page_raw.isdigit() and 0 < len(page_raw) <= 6 and int(page_raw) > 0 else 1
+    overdue, supervised = _bool_param(values["overdue"]), _bool_param(values["supervised"])
+    unit = values["unit"] or None
+    if preset is not None:
+        states = states or list(preset.states)
+        overdue = preset.overdue if overdue is None else overdue
+        supervised = preset.supervised if supervised is None else supervised
+        if preset.own_unit and not unit and actor.unit_id is not None:
+            unit = _own_unit_code(session, actor)
+    error = ""
+    items: list[Any] = []
+    total = 0
+    try:
+        flt = service.AppealFilter(
+            states=states, unit=unit, grid=values["grid"] or None, town=values["town"] or None,
+            category=values["category"] or None, kind=values["kind"] or None, channel=values["channel"] or None,
+            overdue=overdue, supervised=supervised,
+            received_from=_date_bound(values["date_from"], "date_from", end=False),
+            received_to=_date_bound(values["date_to"], "date_to", end=True), text=values["q"] or None, sort=sort)
+        found, total = service.list_appeals(session, actor, flt, page=page, page_size=page_size)
+        items = [_row(actor, appeal) for appeal in found]
+    except SudiError as exc:
+        error = exc.message_zh
+    query: list[tuple[str, str]] = [("state", s) for s in states]
+    query += [(k, v) for k, v in values.items() if v and k not in ("overdue", "supervised")]
+    if unit and not values["unit"]:
+        query.append(("unit", unit))
+    if overdue is not None:
+        query.append(("overdue", str(overdue).lower()))
+    if supervised is not None:
+        query.append(("supervised", str(supervised).lower()))
+    query.append(("sort", sort))
+    base = urlencode(query)
+    pages = max(1, math.ceil(total / page_size))
+    return render(request, "staff/appeals.html", status_code=422 if error else 200, items=items, total=total,
+                  page=page, pages=pages, page_size=page_size, page_sizes=PAGE_SIZES, values=values,
+                  states=states, unit=unit or "", overdue=overdue, supervised=supervised, sort=sort,
+                  sort_choices=SORT_CHOICES, preset=preset, error=error,
+                  presets=[p for p in LIST_PRESETS.values() if actor.role in p.roles],
+                  list_query=urlencode([*query, ("page_size", str(page_size))]),
+                  export_href="/api/v1/appeals/export.xlsx?" + base, kinds=KIND_LABELS,
+                  channels=CHANNEL_LABELS, show_phone=bool(preset and preset.show_phone),
+                  calendar=policy.work_calendar(session), **_territory_options(session))
+
+
+def _own_unit_code(session: Any, actor: Actor) -> str | None:
+    from sudi.directory.models import Unit
+
+    unit = session.get(Unit, actor.unit_id)
+    return unit.code if unit is not None else None
+
+
+def _date_bound(value: str, name: str, *, end: bool) -> Any:
+    from sudi.appeals.api import _date_bound as parse
+
+    return parse(value or None, name, end=end)
+
+
+def _row(actor: Actor, appeal: Any) -> dict[str, Any]:
+    full = service.shows_full_phone(actor, appeal)
+    due = appeal.acknowledge_due if appeal.state == State.dispatched.value else appeal.resolve_due
+    return {"number": appeal.number, "title": appeal.title if full else mask_text(appeal.title),
+            "state": appeal.state, "kind": appeal.appeal_kind, "urgency": appeal.urgency,
+            "channel": appeal.channel, "received_at": appeal.received_at,
+            "unit": appeal.lead_unit.name if appeal.lead_unit else "",
+            "town": appeal.town.name if appeal.town else "",
+            "due": due if appeal.state in _IN_HAND_STATES else None,
+            "due_label": "签收" if appeal.state == State.dispatched.value else "办结",
+            "is_overdue": appeal.is_overdue, "is_supervised": appeal.is_supervised,
+            "citizen": appeal.citizen_name, "is_anonymous": appeal.is_anonymous,
+            "phone": appeal.citizen_phone if full else mask_phone(appeal.citizen_phone)}
+
+
+# ---------------------------------------------------------------- one appeal and its actions
+
+ACTION_LABELS = {
+    "accept": "受理", "reject": "不予受理", "triage": "研判", "dispatch": "分流派单", "acknowledge": "签收",
+    "return": "退单", "rule": "审定（重新派单）", "request_extension": "申请延期", "approve_extension": "同意延期",
+    "refuse_extension": "不同意延期", "remind": "催办", "supervise": "督办", "contribute": "协办反馈",
+    "resolve": "办结答复", "follow_up": "回访", "reopen": "重办", "archive": "归档", "merge": "合并到主件",
+    "note": "添加备注", "create": "登记", "attach": "上传照片", "overdue": "超期", "support": "市民附议",
+}
+# What each action's form sends; the service is the judge of every value.
+ACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "accept": ("category", "appeal_kind", "comment"), "reject": ("reason",),
+    "triage": ("in_scope", "matter", "urgency", "appeal_kind", "complex", "reasons", "factors"),
+    "dispatch": ("unit", "matter", "coordinator", "comment"), "acknowledge": ("comment",),
+    "return": ("reason", "basis", "suggested_unit"), "rule": ("unit", "matter", "reason"),
+    "request_extension": ("working_days", "reason"), "approve_extension": ("comment",),
+    "refuse_extension": ("reason",), "remind": ("comment",), "supervise": ("reason",), "contribute": ("text",),
+    "resolve": ("reply", "without_assistants"), "follow_up": ("solved", "satisfaction", "comment"),
+    "reopen": ("reason",), "archive": ("reason",), "merge": ("into",), "note": ("comment",),
+}
+REPLY_TEMPLATES = (
+    ("已解决", "您好，您反映的问题我单位已于近日安排人员现场核查处理，现已解决。感谢您对我们工作的监督和支持。"),
+    ("已安排处理", "您好，经核实，您反映的情况属实，我单位已制定整改方案并安排专人负责，预计于____前完成，"
+                 "届时将再次与您联系。"),
+    ("政策解释", "您好，关于您咨询的问题，根据《____》第__条规定，____。如有疑问，可拨打____咨询。"),
+    ("不属实", "您好，经我单位工作人员现场核查，未发现您反映的情况。如问题仍然存在，请再次与我们联系并提供具体位置。"),
+    ("已协调", "您好，您反映的问题涉及多个部门，我单位已会同____共同研究处理，处理结果如下：____。"),
+)
+ACTION_ORDER = ("accept", "dispatch", "triage", "rule", "acknowledge", "resolve", "contribute", "follow_up",
+                "approve_extension", "refuse_extension", "request_extension", "supervise", "remind", "return",
+                "reopen", "archive", "reject", "merge", "note")
+TRIAGE_FACTORS = ("涉及多个部门", "群体性诉求", "重复投诉", "涉及安全隐患", "历史遗留问题", "舆情风险")
+
+
+def _payload(action: str, data: Any) -> dict[str, Any]:
+    """The service payload for ``action`` from a submitted form (strings in, typed values out)."""
+    form = Form.read(data, ACTION_FIELDS[action])
+    v = form.values
+    payload: dict[str, Any] = {"action": action}
+    for name, value in v.items():
+        if value:
+            payload[name] = value
+    if action in ("dispatch", "rule"):
+        payload["assisting_units"] = [u for u in data.getlist("assisting_units") if isinstance(u, str) and u][:20]
+    if action == "triage":
+        payload["in_scope"] = v["in_scope"] != "no"
+        payload["complex"] = bool(v["complex"])
+        payload["factors"] = [f for f in data.getlist("factors") if isinstance(f, str) and f][:10]
+    if action == "request_extension":
+        days = v["working_days"]
+        payload["working_days"] = int(days) if days.isdigit() and len(days) <= 3 else days
+    if action == "resolve":
+        payload["without_assistants"] = bool(v["without_assistants"])
+    if action == "follow_up":
+        payload["solved"] = {"yes": True, "no": False}.get(v["solved"])
+    return payload
+
+
+def _detail_page(request: Request, session: Any, actor: Actor, appeal: Any, *, status_code: int = 200,
+                 failed: str = "", form: Form | None = None, done: str = "") -> Response:
+    events = list(service.events_of(session, appeal))
+    full = service.shows_full_phone(actor, appeal)
+    # The step that moves the appeal forward first; refusals, merges and notes after it.
+    allowed = sorted(service.allowed_actions(session, actor, appeal), key=lambda a: ACTION_ORDER.index(a))
+    routing = bool({"dispatch", "rule", "triage"} & set(allowed))
+    suggestions = service.suggest_routing(session, appeal) if routing else []
+    from sudi.directory.service import list_matters
+
+    options = _territory_options(session) if routing or {"accept", "return"} & set(allowed) else {}
+    forms: dict[str, Form] = {name: Form() for name in allowed}
+    top = suggestions[0] if suggestions else None
+    if "dispatch" in forms and top:
+        forms["dispatch"].values.update({"unit": top["unit"], "matter": top["matter"]})
+    if "rule" in forms and top:
+        forms["rule"].values.update({"unit": top["unit"], "matter": top["matter"]})
+    if failed and form is not None:
+        forms[failed] = form
+    assisting_default = top["assisting_units"] if top else []
+    coordinators = []
+    if "dispatch" in allowed and appeal.appeal_kind == "development":
+        from sudi.directory.service import find_users
+
+        coordinators = [u for u in find_users(session, role=Role.dispatcher) if u.is_active]
+    missing = [a.unit.name for a in appeal.assisting if not a.contribution]
+    context: dict[str, Any] = dict(
+        appeal=appeal, full_phone=full, title=appeal.title if full else mask_text(appeal.title),
+        content=appeal.content if full else mask_text(appeal.content),
+        phone=appeal.citizen_phone if full else mask_phone(appeal.citizen_phone),
+        events=events, loop=service.closed_loop(events), followers=service.followers_of(session, appeal),
+        allowed=allowed, forms=forms, failed=failed, done=done, suggestions=suggestions,
+        assisting_default=assisting_default if not failed else [], action_labels=ACTION_LABELS,
+        matters=list(list_matters(session)) if routing or "return" in allowed else [],
+        reply_templates=REPLY_TEMPLATES, triage_factors=TRIAGE_FACTORS, missing_assistants=missing,
+        coordinators=coordinators, kinds=KIND_LABELS, urgencies=URGENCY_LABELS,
+        satisfaction_choices=SATISFACTION_CHOICES, calendar=policy.work_calendar(session),
+        units=[], unit_groups={}, towns=[], grids=[], categories=[])
+    context.update(options)
+    context["unit_names"] = {u.code: u.name for u in context["units"]}
+    return render(request, "staff/appeal.html", status_code=status_code, ctx=context, **context)
+
+
+@staff_router.get("/staff/appeals/{number}")
+def staff_appeal(request: Request, number: str, session: SessionDep,
+                 actor: Annotated[Actor, Depends(require_roles(*WORKBENCH_ROLES))], done: str = "") -> Response:
+    appeal = service.access_appeal(session, actor, number)
+    return _detail_page(request, session, actor, appeal, done=done if done in ACTION_LABELS else "")
+
+
+@staff_router.post("/staff/appeals/{number}/actions/{action}")
+async def staff_action(request: Request, number: str, action: str, session: SessionDep,
+                       actor: Annotated[Actor, Depends(require_roles(*WORKBENCH_ROLES))]) -> Response:
+    """One workflow action from its form: 303 back to the appeal, or the page again with the
+    service's Chinese refusal next to the form (status as the refusal says)."""
+    appeal = service.access_appeal(session, actor, number)
+    if action not in ACTION_FIELDS:
+        raise NotFound("没有该操作", f"no action {action!r}")
+    data = await request.form(max_files=0, max_fields=100)
+    form = Form.read(data, ACTION_FIELDS[action])
+    try:
+        service.perform_action(session, actor, appeal.number, _payload(action, data))
+    except SudiError as exc:
+        session.rollback()
+        form.service_error(exc)
+        appeal = service.access_appeal(session, actor, number)
+        return _detail_page(request, session, actor, appeal, status_code=exc.status, failed=action, form=form)
+    return RedirectResponse(f"/staff/appeals/{appeal.number}?done={action}#result", status_code=303)
+
+
+# ---------------------------------------------------------------- intake agent (电话受理)
+
+INTAKE_PAGE_ROLES = tuple(sorted(service.INTAKE_ROLES))
+INTAKE_FIELDS = ("idempotency_key", "citizen_phone", "citizen_name", "title", "content", "appeal_type", "urgency",
+                 "appeal_kind", "address", "channel")
+INTAKE_CHANNELS = (("hotline", "12345热线"), ("visit", "来访"), ("letter", "来信"))
+_DIGITS_RE = re.compile(r"\D")
+
+
+def _intake_page(request: Request, form: Form, *, status_code: int = 200) -> Response:
+    return render(request, "staff/intake.html", status_code=status_code, form=form,
+                  types=list(APPEAL_TYPE_LABELS.items()), urgencies=list(URGENCY_LABELS.items()),
+                  kinds=list(KIND_LABELS.items()), channels=INTAKE_CHANNELS, max_title=service.MAX_TITLE)
+
+
+@staff_router.get("/staff/intake")
+def intake_form(request: Request, actor: Annotated[Actor, Depends(require_roles(*INTAKE_PAGE_ROLES))]) -> Response:
+    return _intake_page(request, Form(values={"idempotency_key": new_form_key(), "appeal_type": "complaint",
+                                              "urgency": "normal", "appeal_kind": "livelihood",
+                                              "channel": "hotline"}))
+
+
+@staff_router.post("/staff/intake")
+async def intake_submit(request: Request, session: SessionDep,
+                        actor: Annotated[Actor, Depends(require_roles(*INTAKE_PAGE_ROLES))]) -> Response:
+    form = Form.read(await request.form(max_files=0, max_fields=50), INTAKE_FIELDS)
+    v = form.values
+    if not _KEY_RE.match(v["idempotency_key"]):
+        v["idempotency_key"] = new_form_key()
+    if not v["title"]:
+        form.error("title", "请填写标题")
+    if not v["content"]:
+        form.error("content", "请填写诉求内容")
+    if v["channel"] not in dict(INTAKE_CHANNELS):
+        v["channel"] = "hotline"
+    if form.ok:
+        draft = service.AppealDraft(
+            title=v["title"], content=v["content"], channel=v["channel"], appeal_type=v["appeal_type"] or None,
+            urgency=v["urgency"] or None, appeal_kind=v["appeal_kind"] or None, address=v["address"],
+            citizen_name=v["citizen_name"], citizen_phone=v["citizen_phone"],
+            is_anonymous=not (v["citizen_name"] or v["citizen_phone"]), idempotency_key=v["idempotency_key"])
+        try:
+            intake = service.create_appeal(session, actor, draft)
+        except Conflict as exc:
+            v["idempotency_key"] = new_form_key()
+            form.error(GENERAL, exc.message_zh + "，请核对内容后再次提交")
+        except SudiError as exc:
+            form.service_error(exc)
+        else:
+            return render(request, "staff/intake_done.html", number=intake.appeal.number,
+                          query_code=intake.query_code, repeated=not intake.created)
+    return _intake_page(request, form, status_code=422)
+
+
+@staff_router.get("/staff/intake/history")
+def caller_history(request: Request, session: SessionDep,
+                   actor: Annotated[Actor, Depends(require_roles(*INTAKE_PAGE_ROLES))],
+                   citizen_phone: str = "") -> Response:
+    """HTMX panel beside the intake form: the caller's earlier appeals, once the number is complete."""
+    phone = _DIGITS_RE.sub("", citizen_phone[:32].removeprefix("+86"))
+    items: list[Any] = []
+    total = 0
+    if len(phone) == 11:
+        found, total = service.list_appeals(session, actor, service.AppealFilter(citizen_phone=phone),
+                                            page=1, page_size=10)
+        items = [_row(actor, appeal) for appeal in found]
+    return render(request, "staff/_caller_history.html", phone=phone if len(phone) == 11 else "", items=items,
+                  total=total, calendar=policy.work_calendar(session))
+
+
+# ---------------------------------------------------------------- grid worker (巡查上报)
+
+PATROL_FIELDS = ("idempotency_key", "title", "content", "address", "lat", "lon")
+_MARKER_LIMIT = 500
+
+
+def _patrol_page(request: Request, session: Any, actor: Actor, settings: Any, form: Form, *,
+                 status_code: int = 200) -> Response:
+    from sudi.appeals.models import OPEN_STATES
+
+    found, total = service.list_appeals(session, actor, service.AppealFilter(states=[s.value for s in OPEN_STATES]),
+                                        page=1, page_size=20)
+    return render(request, "staff/patrol.html", status_code=status_code, form=form,
+                  items=[_row(actor, a) for a in found], total=total, max_title=service.MAX_TITLE,
+                  max_photos=settings.max_attachments_per_appeal, calendar=policy.work_calendar(session))
+
+
+@staff_router.get("/staff/patrol")
+def patrol_form(request: Request, session: SessionDep, settings: SettingsDep,
+                actor: Annotated[Actor, Depends(require_roles(Role.grid_worker))]) -> Response:
+    return _patrol_page(request, session, actor, settings, Form(values={"idempotency_key": new_form_key()}))
+
+
+@staff_router.post("/staff/patrol")
+async def patrol_submit(request: Request, session: SessionDep, settings: SettingsDep,
+                        actor: Annotated[Actor, Depends(require_roles(Role.grid_worker))]) -> Response:
+    data = await request.form(max_files=20, max_fields=50)
+    form = Form.read(data, PATROL_FIELDS)
+    v = form.values
+    if not _KEY_RE.match(v["idempotency_key"]):
+        v["idempotency_key"] = new_form_key()
+    if not v["title"]:
+        form.error("title", "请填写标题")
+    if not v["content"]:
+        form.error("content", "请填写发现的问题")
+    lat = lon = None
+    if v["lat"] or v["lon"]:
+        lat, lon = _float(v["lat"]), _float(v["lon"])
+        if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            form.error("location", "地图位置无效，请重新选择")
+            lat = lon = None
+    photos = await _read_photos(list(data.getlist("photos")), settings, form)
+    if form.ok:
+        draft = service.AppealDraft(title=v["title"], content=v["content"], channel="grid_patrol",
+                                    address=v["address"], lat=lat, lon=lon, is_anonymous=True,
+                                    idempotency_key=v["idempotency_key"])
+        try:
+            intake = service.create_appeal(session, actor, draft)
+        except Conflict as exc:
+            v["idempotency_key"] = new_form_key()
+            form.error(GENERAL, exc.message_zh + "，请核对内容后再次提交")
+        except SudiError as exc:
+            form.service_error(exc, {"lat": "location", "lon": "location"})
+        else:
+            if intake.created:
+                for filename, content in photos:
+                    service.add_attachment(session, actor, intake.appeal, filename=filename, data=content,
+                                           media_dir=settings.media_dir, max_bytes=settings.max_upload_bytes,
+                                           max_count=settings.max_attachments_per_appeal)
+            return RedirectResponse(f"/staff/appeals/{intake.appeal.number}?done=create#result", status_code=303)
+    if photos and not form.errors.get("photos"):
+        form.error("photos", "出于安全原因，浏览器不会保留已选的照片，请重新选择")
+    return _patrol_page(request, session, actor, settings, form, status_code=422)
+
+
+@staff_router.get("/staff/patrol/appeals.json")
+def patrol_markers(session: SessionDep,
+                   actor: Annotated[Actor, Depends(require_roles(Role.grid_worker))]) -> Response:
+    """The map's markers: the open appeals this grid worker may see (their grid, their reports)
+    that have a point; number, masked title, state, lat, lon, nothing else."""
+    from fastapi.responses import JSONResponse
+
+    from sudi.appeals.models import OPEN_STATES, STATE_LABELS
+
+    found, _ = service.list_appeals(session, actor, service.AppealFilter(states=[s.value for s in OPEN_STATES]),
+                                    page=1, page_size=_MARKER_LIMIT)
+    items = [{"number": a.number, "title": mask_text(a.title), "state": a.state,
+              "state_label": STATE_LABELS.get(a.state, a.state), "lat": a.lat, "lon": a.lon}  # type: ignore[call-overload]
+             for a in found if a.lat is not None and a.lon is not None]
+    return JSONResponse({"items": items}, headers={"Cache-Control": "no-store"})

@@ -7,8 +7,9 @@ two behaving alike (UTC-aware datetimes, JSON, foreign keys, concurrency setting
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -98,14 +99,28 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
+_sqlite_writers: dict[str, threading.RLock] = {}
+
+
+def _writer_lock(session: Session) -> threading.RLock | None:
+    """SQLite admits one writer at a time; a waiting writer sleeps in SQLite's back-off (up to
+    100 ms a try). Queueing this process's writers on a lock instead wakes the next one as soon
+    as the last commits. Other processes still meet SQLite's own lock."""
+    engine = session.get_bind().engine
+    if engine.dialect.name != "sqlite":
+        return None
+    return _sqlite_writers.setdefault(str(engine.url), threading.RLock())
+
+
 @contextmanager
 def transaction(session: Session) -> Iterator[Session]:
     """The unit of work of one service call: everything inside commits together or not at all.
 
-    Reads made earlier in the same request opened a transaction implicitly; it holds nothing
-    worth keeping, so it is closed first and the write transaction starts fresh. Inside another
-    ``transaction`` (a loader batching many service calls) it becomes a savepoint, so a refused
-    call undoes only itself and the batch commits once.
+    Inside another ``transaction`` (a loader batching many service calls) it becomes a savepoint,
+    so a refused call undoes only itself and the batch commits once. Reads made earlier in the
+    same request opened a transaction implicitly: PostgreSQL simply carries on in it; SQLite
+    closes it first, because upgrading a read transaction to a write one fails outright when
+    another writer got in between.
     """
     depth = session.info.get("sudi_transaction_depth", 0)
     if depth:
@@ -116,9 +131,21 @@ def transaction(session: Session) -> Iterator[Session]:
             finally:
                 session.info["sudi_transaction_depth"] = depth
         return
+    lock = _writer_lock(session)
+    if session.in_transaction() and lock is None:
+        session.info["sudi_transaction_depth"] = 1
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.info["sudi_transaction_depth"] = 0
+        return
     if session.in_transaction():
         session.commit()
-    with session.begin():
+    with lock if lock is not None else nullcontext(), session.begin():
         session.connection(execution_options={"sudi_write": True})
         session.info["sudi_transaction_depth"] = 1
         try:

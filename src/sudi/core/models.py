@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime
 from typing import Any
 
@@ -57,7 +58,29 @@ def get_setting(session: Session, key: str, default: Any = None) -> Any:
     return default if row is None else row.value
 
 
+_cache: dict[tuple[str, str], tuple[float, Any]] = {}
+
+
+def cached_setting(session: Session, key: str, default: Any = None, *, ttl_s: float = 5.0) -> Any:
+    """A setting read at most every ``ttl_s`` seconds per process: the hot path (every intake)
+    reads settings that change a few times a year. A change made in this process is seen at
+    once; one made by another process within ``ttl_s``."""
+    cache_key = (str(session.get_bind().engine.url), key)
+    hit = _cache.get(cache_key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    value = get_setting(session, key, default)
+    _cache[cache_key] = (time.monotonic() + ttl_s, value)
+    return value
+
+
+def forget_cached_settings() -> None:
+    _cache.clear()
+
+
 def put_setting(session: Session, key: str, value: Any) -> None:
+    for cache_key in [k for k in _cache if k[1] == key]:
+        _cache.pop(cache_key, None)
     row = session.get(Setting, key)
     if row is None:
         session.add(Setting(key=key, value=value, updated_at=clock.now()))

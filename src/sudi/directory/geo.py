@@ -16,7 +16,7 @@ from shapely.strtree import STRtree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sudi.core.models import get_setting
+from sudi.core.models import cached_setting
 from sudi.directory.models import Grid, Unit
 
 GRID_VERSION_KEY = "grids_version"
@@ -53,7 +53,7 @@ _cache: dict[str, tuple[Any, _GridIndex]] = {}
 def locate_point(session: Session, lat: float, lon: float) -> Placement | None:
     bind = session.get_bind()
     key = str(bind.engine.url)
-    version = get_setting(session, GRID_VERSION_KEY, 0)
+    version = cached_setting(session, GRID_VERSION_KEY, 0)
     cached = _cache.get(key)
     if cached is None or cached[0] != version:
         with _lock:
@@ -79,7 +79,7 @@ def territory_geojson(session: Session) -> dict[str, Any]:
     outlines are schematic and a map built on them must say so.
     """
     key = str(session.get_bind().engine.url)
-    version = get_setting(session, GRID_VERSION_KEY, 0)
+    version = cached_setting(session, GRID_VERSION_KEY, 0)
     cached = _territory.get(key)
     if cached is not None and cached[0] == version:
         return cached[1]

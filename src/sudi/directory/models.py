@@ -72,7 +72,8 @@ class Grid(Base):
     name: Mapped[str] = mapped_column(String(128))
     town_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     community_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
-    geometry: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Deferred: a polygon is only needed for maps and placement, not when an appeal names its grid.
+    geometry: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     centre_lat: Mapped[float] = mapped_column(Float)
     centre_lon: Mapped[float] = mapped_column(Float)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -15,12 +15,12 @@ from typing import Any
 
 from shapely.geometry import shape
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from sudi.core import auth, clock
 from sudi.core.db import transaction
 from sudi.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
-from sudi.core.models import get_setting, put_setting, record_audit
+from sudi.core.models import AuditEntry, get_setting, put_setting, record_audit
 from sudi.directory.geo import GRID_VERSION_KEY
 from sudi.directory.models import ApiKey, ApiToken, Grid, Matter, Role, Unit, UnitKind, User
 
@@ -316,7 +316,8 @@ def revoke_token(session: Session, token: str) -> None:
 
 
 def user_for_token(session: Session, token: str) -> User:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_digest == auth.digest(token)))
+    row = session.scalar(select(ApiToken).where(ApiToken.token_digest == auth.digest(token))
+                         .options(joinedload(ApiToken.user).joinedload(User.unit)))
     if row is None or row.expires_at < clock.now() or not row.user.is_active:
         raise NotAuthenticated("登录已失效，请重新登录", "invalid or expired token")
     return row.user
@@ -332,6 +333,24 @@ def create_api_key(session: Session, actor: Actor, *, name: str, channel: str = 
         record_audit(session, actor_id=actor.id, actor_name=actor.username, action="create_api_key",
                      object_type="api_key", object_id=name, channel=channel)
     return key
+
+
+def list_api_keys(session: Session) -> Sequence[ApiKey]:
+    return session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc(), ApiKey.id.desc())).all()
+
+
+def revoke_api_key(session: Session, actor: Actor, key_id: int) -> ApiKey:
+    """Switch a machine client's key off for good (its digest stays, so the key cannot come back)."""
+    with transaction(session):
+        row = session.get(ApiKey, key_id)
+        if row is None:
+            raise NotFound("没有这个 API 密钥", f"no api key {key_id}")
+        if not row.is_active:
+            raise Conflict("该密钥已停用", "the key is already revoked")
+        row.is_active = False
+        record_audit(session, actor_id=actor.id, actor_name=actor.username, action="revoke_api_key",
+                     object_type="api_key", object_id=row.name, key_id=row.id, channel=row.channel)
+    return row
 
 
 def api_key_for(session: Session, key: str | None) -> ApiKey:
@@ -406,3 +425,23 @@ def list_matters(session: Session, *, unit_id: int | None = None, active_only: b
 
 def count_users(session: Session) -> int:
     return int(session.scalar(select(func.count(User.id))) or 0)
+
+
+# ---------------------------------------------------------------- audit trail (read only)
+
+def list_audit_entries(session: Session, *, object_type: str | None = None, page: int = 1,
+                       page_size: int = 50) -> tuple[Sequence[AuditEntry], int]:
+    """The latest audit entries, newest first, one page of them, and how many there are in all."""
+    query = select(AuditEntry)
+    count = select(func.count(AuditEntry.id))
+    if object_type:
+        query = query.where(AuditEntry.object_type == object_type)
+        count = count.where(AuditEntry.object_type == object_type)
+    page = max(1, page)
+    rows = session.scalars(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+                           .offset((page - 1) * page_size).limit(page_size)).all()
+    return rows, int(session.scalar(count) or 0)
+
+
+def audit_object_types(session: Session) -> list[str]:
+    return list(session.scalars(select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)))

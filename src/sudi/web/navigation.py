@@ -41,12 +41,26 @@ class NavItem:
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("home", "工作台", "/staff", ALL_STAFF),
-    NavItem("appeals", "诉求列表", "/api/v1/appeals", APPEAL_ROLES, interim=True),
+    NavItem("appeals", "诉求列表", "/staff/appeals", APPEAL_ROLES),
+    NavItem("intake", "电话受理", "/staff/intake", frozenset({Role.admin, Role.intake_agent, Role.dispatcher})),
+    NavItem("patrol", "巡查上报", "/staff/patrol", frozenset({Role.grid_worker})),
+    NavItem("overdue", "超期督办", "/staff/appeals?queue=overdue",
+            frozenset({Role.admin, Role.dispatcher, Role.supervisor, Role.leader})),
+    NavItem("follow_up", "回访", "/staff/appeals?queue=followup",
+            frozenset({Role.admin, Role.intake_agent, Role.dispatcher, Role.supervisor})),
     NavItem("export", "导出 Excel", "/api/v1/appeals/export.xlsx", APPEAL_ROLES),
     NavItem("matters", "权责清单", "/api/v1/matters", ALL_STAFF, interim=True),
-    NavItem("users", "用户管理", "/api/v1/users", ADMIN, group="admin", interim=True),
-    NavItem("units", "单位管理", "/api/v1/units", ADMIN, group="admin", interim=True),
-    NavItem("grids", "网格管理", "/api/v1/grids", ADMIN, group="admin", interim=True),
+    NavItem("admin", "管理首页", "/staff/admin", ADMIN, group="admin"),
+    NavItem("units", "单位管理", "/staff/admin/units", ADMIN, group="admin"),
+    NavItem("grids", "网格管理", "/staff/admin/grids", ADMIN, group="admin"),
+    NavItem("users", "用户管理", "/staff/admin/users", ADMIN, group="admin"),
+    NavItem("policies", "办理时限", "/staff/admin/policies", ADMIN, group="admin"),
+    NavItem("holidays", "节假日表", "/staff/admin/holidays", ADMIN, group="admin"),
+    NavItem("categories", "诉求分类", "/staff/admin/categories", ADMIN, group="admin"),
+    NavItem("api_keys", "API 密钥", "/staff/admin/api-keys", ADMIN, group="admin"),
+    NavItem("duty_list", "权责清单维护", "/staff/admin/matters", ADMIN, group="admin"),
+    NavItem("settings", "系统设置", "/staff/admin/settings", ADMIN, group="admin"),
+    NavItem("audit", "审计日志", "/staff/admin/audit", ADMIN, group="admin"),
     NavItem("api_docs", "接口文档", "/docs", ADMIN, group="admin"),
 )
 
@@ -73,7 +87,7 @@ class Queue:
     overdue: bool | None = None
     supervised: bool | None = None
     tone: str = "normal"  # "normal" | "attention" (shown in the warning colour when not zero)
-    list_path: str = "/api/v1/appeals"
+    list_path: str = "/staff/appeals"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def href(self) -> str:

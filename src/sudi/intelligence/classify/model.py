@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from sudi.core.errors import InvalidInput
-from sudi.intelligence.classify.features import FeatureExtractor, FeatureSettings, normalise
+from sudi.intelligence.classify.features import BLOCKS, FeatureExtractor, FeatureSettings, normalise
 
 FORMAT = "sudi-text-classifier"
 FORMAT_VERSION = 1
@@ -128,6 +128,34 @@ def _calibration_split(texts: Sequence[str], fraction: float, seed: int) -> np.n
     return held
 
 
+def recency_weights(order_keys: Sequence[Any | None], half_life: float = 0.2) -> np.ndarray:
+    """Sample weights that halve every ``half_life`` (a fraction of the history, by rank) going back in time.
+
+    Who answers what drifts (a bureau is merged, a task moves to the districts), so recent routing is the
+    better guide; on the older part of the Jiamusi letters this raised top-1 by about two points on a later
+    slice (docs/benchmarks.md). Ranks, not dates, so gaps and units of time do not matter; rows without
+    a usable time get the median rank. Weights average 1, keeping the SVM's C meaningful."""
+    n = len(order_keys)
+    if n == 0:
+        return np.empty(0)
+    known = [i for i, k in enumerate(order_keys) if k is not None]
+    rank = np.full(n, (n - 1) / 2.0)
+    if known:
+        ordered = sorted(known, key=lambda i: order_keys[i])
+        # Rows with a time are spread over the whole rank range; equal times get equal ranks.
+        positions = np.linspace(0.0, n - 1.0, num=len(ordered)) if len(ordered) > 1 else np.array([n - 1.0])
+        previous, previous_rank = None, 0.0
+        for i, r in zip(ordered, positions, strict=True):
+            if previous is not None and order_keys[i] == previous:
+                rank[i] = previous_rank
+            else:
+                rank[i] = previous_rank = float(r)
+                previous = order_keys[i]
+    age = (n - 1 - rank) / max(1.0, n - 1.0)
+    weights = 0.5 ** (age / half_life)
+    return weights / weights.mean()
+
+
 def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -151,6 +179,7 @@ class TextClassifier:
         self.labels: tuple[str, ...] = tuple(labels)
         self.temperature = temperature
         self.manifest = manifest
+        self._readable_cache: np.ndarray | None = None
 
     # ---- inference -----------------------------------------------------------------------------------
     def scores(self, text: str) -> np.ndarray:
@@ -186,16 +215,32 @@ class TextClassifier:
         """The grams that raised the suggested label's score most, readable ones only: single characters and
         digit/punctuation runs say nothing to a dispatcher, and a gram inside an already chosen one repeats it."""
         chosen: list[Evidence] = []
-        for i in np.argsort(-contribution):
-            if contribution[i] <= 0 or len(chosen) >= limit:
-                break
+        readable = self._readable()
+        candidates = np.flatnonzero((contribution > 0) & readable[cols])
+        if not len(candidates):
+            return ()
+        # Only the strongest few can make the list: a partial sort of those spares sorting them all.
+        pool = min(len(candidates), 3 * limit + 8)
+        if len(candidates) > pool:
+            candidates = candidates[np.argpartition(-contribution[candidates], pool - 1)[:pool]]
+        for i in candidates[np.argsort(-contribution[candidates])]:
             term = self.extractor.gram(int(cols[i]))
-            if len(term) < 2 or not any(ch.isalpha() for ch in term):
-                continue
             if any(term in e.term or e.term in term for e in chosen):
                 continue
             chosen.append(Evidence(term, round(float(contribution[i]), 4)))
+            if len(chosen) >= limit:
+                break
         return tuple(chosen)
+
+    def _readable(self) -> np.ndarray:
+        """Per column: may this gram be shown as evidence? Single characters and runs of digits or punctuation
+        say nothing to a dispatcher. Computed once, on first use, so loading stays fast."""
+        if self._readable_cache is None:
+            self._readable_cache = np.fromiter(
+                (len(g) >= 2 and any(ch.isalpha() for ch in g)
+                 for block in BLOCKS for g in self.extractor.grams[block]), dtype=bool,
+                count=self.extractor.n_features)
+        return self._readable_cache
 
     def evaluate(self, texts: Sequence[str], labels: Sequence[str]) -> dict[str, float | int]:
         index = {label: k for k, label in enumerate(self.labels)}
@@ -213,7 +258,7 @@ class TextClassifier:
                     "feature_settings": self.extractor.settings.as_dict()}
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
             zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
-            zf.writestr("vocabulary.json", json.dumps(self.extractor.vocabulary(), ensure_ascii=False,
+            zf.writestr("vocabulary.json", json.dumps(self.extractor.grams, ensure_ascii=False,
                                                       separators=(",", ":")))
             zf.writestr("arrays.npz", buffer.getvalue())
 
@@ -259,22 +304,22 @@ def train_classifier(texts: Sequence[str], labels: Sequence[str], *, settings: T
     weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     started = datetime.now(UTC)
 
+    # The vocabulary and idf use no labels, so they are learnt once from all texts and the held-out slice
+    # only withholds labels; this halves training time at no cost in honesty of the held-out estimate.
+    extractor, x = FeatureExtractor.fit_transform(texts, settings.features)
     temperature, held_out_quality = 1.0, None
     held = _calibration_split(texts, settings.calibration_fraction, settings.seed) if calibrate else None
     # Calibrate only when both sides are big enough to say something and every label can still be learnt.
     if held is not None and held.sum() >= 20 and len(set(y[~held].tolist())) == len(label_set):
         fit_idx, held_idx = np.nonzero(~held)[0], np.nonzero(held)[0]
-        part = FeatureExtractor.fit([texts[i] for i in fit_idx], settings.features)
-        w, b = _fit_svm(part.transform([texts[i] for i in fit_idx]), y[fit_idx], settings.c,
-                        None if weights is None else weights[fit_idx], settings.seed)
-        held_scores = np.asarray(part.transform([texts[i] for i in held_idx]) @ w) + b
+        w, b = _fit_svm(x[fit_idx], y[fit_idx], settings.c, None if weights is None else weights[fit_idx],
+                        settings.seed)
+        held_scores = np.asarray(x[held_idx] @ w) + b
         temperature = _fit_temperature(held_scores, y[held_idx])
         held_out_quality = {**_metrics(_softmax(held_scores, temperature), y[held_idx], len(label_set)),
                             "how": f"{settings.calibration_fraction:.0%} of the distinct training texts "
                                    f"(seeded hash of the normalised text), model fitted on the rest"}
-
-    extractor = FeatureExtractor.fit(texts, settings.features)
-    w, b = _fit_svm(extractor.transform(texts), y, settings.c, weights, settings.seed)
+    w, b = _fit_svm(x, y, settings.c, weights, settings.seed)
     counts = np.bincount(y, minlength=len(label_set))
     manifest: dict[str, Any] = {
         "format": FORMAT, "format_version": FORMAT_VERSION,

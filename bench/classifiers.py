@@ -1,0 +1,351 @@
+"""Dispatch classifiers (issue 3): quality on three public histories and speed, against a plain baseline.
+
+Runs, on the shared data (``../shared/data`` from the project root, or ``--data``):
+
+1. **TipDM 2020 C, first-level category** (7 classes). Train and test are split by message, never
+   by row: the segmented and raw files describe the same messages (``row_index`` links them) and
+   some messages repeat, so rows are grouped first — same ``row_index``, or the same normalised
+   text within either file — and a whole group goes to test when
+   ``sha1(str(smallest row_index of the group)) mod 5 == 0`` (about 20 %). Training uses the rows
+   of both files outside test; the test rows are scored per file (segmented, raw) and together.
+2. **Jiamusi letters, responsible unit** (``答复部门``, ~55 units). Rows with a unit are sorted by
+   ``咨询时间``; the older 80 % train, the newer 20 % test; test rows whose normalised text
+   (``信件标题`` + ``信件内容``) occurs in train are dropped, and repeats inside test kept once.
+3. **Dalian appeals, appeal type** (``类型``, 6 classes): the same time split on ``反映时间``,
+   text ``反映标题`` + ``反映内容``.
+
+"Normalised text" for de-duplication: NFKC, lower case, everything but letters and digits removed.
+
+For each, the baseline (scikit-learn ``TfidfVectorizer(analyzer="char", ngram_range=(1, 3))`` on the
+same joined text + ``LinearSVC()`` with defaults) and sudi's classifier are trained on the same rows
+and scored on the same rows in this run; ratios are sudi / baseline. The time-split sets are also
+run with recency weighting (``--time``), which the CLI offers. Then speed: single-message
+``predict`` calls (with explanation) and batch prediction per second on one core, training on
+10,000 TipDM messages (wall and CPU seconds), model load time and size on disk.
+
+Targets (issue 3): TipDM macro-F1 ≥ 0.95; Jiamusi top-1 ≥ 0.85 and top-3 ≥ 0.95; Dalian accuracy
+≥ 0.80; ≥ 2,000 single predictions/s; training 10,000 messages < 60 s; load < 1 s.
+
+    .venv/bin/python bench/classifiers.py --json var/bench-classifiers.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import itertools
+import json
+import os
+import platform
+import re
+import sys
+import tempfile
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from threadpoolctl import threadpool_limits
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from sudi.intelligence.classify import (  # noqa: E402
+    TextClassifier,
+    load_classifier,
+    recency_weights,
+    time_key,
+    train_classifier,
+)
+
+console = Console(stderr=True)
+
+
+def dedupe_key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text)).lower()
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@dataclass
+class Task:
+    name: str
+    label: str
+    train_texts: list[str]
+    train_labels: list[str]
+    tests: dict[str, tuple[list[str], list[str]]]
+    train_times: list[Any] | None = None
+    split: str = ""
+    targets: dict[str, float] = field(default_factory=dict)
+
+
+def tipdm_task(data: Path) -> Task:
+    seg = read_rows(data / "tipdm2020c" / "fujian2_labeled_segmented.csv")
+    raw = read_rows(data / "tipdm2020c" / "fujian2_labeled_raw.csv")
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    first_with_text: dict[str, int] = {}
+    for prefix, rows, column in (("s", seg, "tokens"), ("r", raw, "text")):
+        for row in rows:
+            index = int(row["row_index"])
+            key = prefix + dedupe_key(row[column])
+            if key in first_with_text:
+                parent[find(index)] = find(first_with_text[key])
+            else:
+                first_with_text[key] = index
+                find(index)
+    members: dict[int, list[int]] = {}
+    for index in list(parent):
+        members.setdefault(find(index), []).append(index)
+    smallest = {index: min(group) for group in members.values() for index in group}
+
+    def is_test(index: int) -> bool:
+        return int(hashlib.sha1(str(smallest[index]).encode()).hexdigest(), 16) % 5 == 0
+
+    train_texts, train_labels = [], []
+    tests: dict[str, tuple[list[str], list[str]]] = {"segmented": ([], []), "raw": ([], [])}
+    for name, rows, column in (("segmented", seg, "tokens"), ("raw", raw, "text")):
+        for row in rows:
+            if is_test(int(row["row_index"])):
+                tests[name][0].append(row[column])
+                tests[name][1].append(row["label"])
+            else:
+                train_texts.append(row[column])
+                train_labels.append(row["label"])
+    tests["both"] = (tests["segmented"][0] + tests["raw"][0], tests["segmented"][1] + tests["raw"][1])
+    return Task("TipDM 2020 C category", "label", train_texts, train_labels, tests,
+                split="group = same row_index or same normalised text (either file); test when "
+                      "sha1(smallest row_index) mod 5 == 0; train = all other rows of both files",
+                targets={"macro_f1": 0.95})
+
+
+def time_task(name: str, path: Path, time_column: str, text_columns: Sequence[str], label: str,
+              targets: dict[str, float]) -> Task:
+    rows = [r for r in read_rows(path) if r[label].strip()]
+    rows = [r for r in rows if "".join(r[c] for c in text_columns).strip()]
+    keyed = sorted(((time_key(r[time_column]) or (0,), i) for i, r in enumerate(rows)))
+    ordered = [rows[i] for _, i in keyed]
+    cut = int(len(ordered) * 0.8)
+    train, test = ordered[:cut], ordered[cut:]
+
+    def text(r: dict[str, str]) -> str:
+        return "\n".join(r[c].strip() for c in text_columns if r[c].strip())
+
+    seen = {dedupe_key(text(r)) for r in train}
+    test_texts, test_labels = [], []
+    for r in test:
+        key = dedupe_key(text(r))
+        if key not in seen:
+            seen.add(key)
+            test_texts.append(text(r))
+            test_labels.append(r[label].strip())
+    return Task(name, label, [text(r) for r in train], [r[label].strip() for r in train],
+                {"test": (test_texts, test_labels)}, [time_key(r[time_column]) for r in train],
+                split=f"sorted by {time_column}; older 80 % train, newer 20 % test; test rows whose normalised "
+                      f"text occurs in train dropped, repeats in test kept once; text = {' + '.join(text_columns)}",
+                targets=targets)
+
+
+def scores(truth: Sequence[str], ranked: Sequence[Sequence[str]]) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    predicted = [r[0] for r in ranked]
+    return {"n": len(truth), "accuracy": float(accuracy_score(truth, predicted)),
+            "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
+            "top3_accuracy": float(np.mean([t in r[:3] for t, r in zip(truth, ranked, strict=True)]))}
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in itertools.pairwise(edges):
+        inside = (confidence > lo) & (confidence <= hi)
+        if inside.any():
+            total += inside.mean() * abs(confidence[inside].mean() - correct[inside].mean())
+    return float(total)
+
+
+def run_baseline(task: Task) -> tuple[dict[str, dict[str, float]], float]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    started = time.perf_counter()
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3))
+    svm = LinearSVC().fit(vectorizer.fit_transform(task.train_texts), task.train_labels)
+    seconds = time.perf_counter() - started
+    out = {}
+    for name, (texts, labels) in task.tests.items():
+        decision = svm.decision_function(vectorizer.transform(texts))
+        ranked = [[svm.classes_[k] for k in row] for row in np.argsort(-decision, axis=1)[:, :3]]
+        out[name] = scores(labels, ranked)
+    return out, seconds
+
+
+def run_ours(task: Task, weights: np.ndarray | None = None
+             ) -> tuple[dict[str, dict[str, float]], TextClassifier, float, float]:
+    started, cpu = time.perf_counter(), time.process_time()
+    model = train_classifier(task.train_texts, task.train_labels, sample_weight=weights)
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    out = {}
+    for name, (texts, labels) in task.tests.items():
+        probabilities = model.probabilities(texts)
+        order = np.argsort(-probabilities, axis=1)[:, :3]
+        ranked = [[model.labels[k] for k in row] for row in order]
+        result = scores(labels, ranked)
+        correct = np.array([r[0] == t for r, t in zip(ranked, labels, strict=True)], dtype=float)
+        result["ece"] = expected_calibration_error(probabilities.max(axis=1), correct)
+        result["mean_confidence"] = float(probabilities.max(axis=1).mean())
+        out[name] = result
+    return out, model, seconds, cpu_seconds
+
+
+def speed(model: TextClassifier, texts: Sequence[str], *, seconds: float = 4.0) -> dict[str, float]:
+    with threadpool_limits(limits=1):
+        for text in texts[:50]:
+            model.predict(text)
+        rates = {}
+        for label, explain in (("single_per_second", 5), ("single_no_explain_per_second", 0)):
+            done, cpu, started = 0, time.process_time(), time.perf_counter()
+            while time.perf_counter() - started < seconds:
+                model.predict(texts[done % len(texts)], explain=explain)
+                done += 1
+            rates[label] = done / (time.perf_counter() - started)
+            rates[label.replace("per_second", "per_cpu_second")] = done / max(1e-9, time.process_time() - cpu)
+        started = time.perf_counter()
+        model.probabilities(list(texts))
+        rates["batch_per_second"] = len(texts) / (time.perf_counter() - started)
+    rates["mean_chars"] = float(np.mean([len(t) for t in texts]))
+    return rates
+
+
+def load_seconds(path: Path, repeats: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        load_classifier(path)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def training_on_10k(data: Path) -> dict[str, float]:
+    seg = read_rows(data / "tipdm2020c" / "fujian2_labeled_segmented.csv")
+    raw = read_rows(data / "tipdm2020c" / "fujian2_labeled_raw.csv")
+    texts = ([r["tokens"] for r in seg] + [r["text"] for r in raw])[:10_000]
+    labels = ([r["label"] for r in seg] + [r["label"] for r in raw])[:10_000]
+    started, cpu = time.perf_counter(), time.process_time()
+    train_classifier(texts, labels)
+    return {"messages": len(texts), "mean_chars": float(np.mean([len(t) for t in texts])),
+            "wall_seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--json", type=Path, help="write all results here")
+    parser.add_argument("--speed-seconds", type=float, default=4.0)
+    args = parser.parse_args(argv)
+    if not (args.data / "tipdm2020c").is_dir():
+        console.print(f"[red]no shared data at {args.data}[/red]")
+        return 2
+    load_avg = os.getloadavg()
+    tasks = [
+        tipdm_task(args.data),
+        time_task("Jiamusi responsible unit", args.data / "jiamusi" / "jiamusi_appeals_train.csv", "咨询时间",
+                  ("信件标题", "信件内容"), "答复部门", {"accuracy": 0.85, "top3_accuracy": 0.95}),
+        time_task("Dalian appeal type", args.data / "dalian" / "dalian_appeals_train.csv", "反映时间",
+                  ("反映标题", "反映内容"), "类型", {"accuracy": 0.80}),
+    ]
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
+                    "load_average_at_start": load_avg,
+                    **{p: metadata.version(p) for p in ("numpy", "scipy", "scikit-learn", "jieba")}},
+        "tasks": {},
+    }
+    table = Table(title="Classifiers (issue 3): sudi vs plain char TF-IDF + LinearSVC, same split, same run")
+    for column in ("task / test set", "n train", "n test", "model", "accuracy", "macro-F1", "top-3", "ECE",
+                   "train s"):
+        table.add_column(column, justify="left" if column in ("task / test set", "model") else "right")
+    with tempfile.TemporaryDirectory() as tmp:
+        for task in tasks:
+            console.print(f"[bold]{task.name}[/bold]: {len(task.train_texts)} train rows")
+            base, base_seconds = run_baseline(task)
+            ours, model, seconds, cpu_seconds = run_ours(task)
+            variants = {"sudi": (ours, seconds)}
+            if task.train_times is not None:
+                weighted, _, w_seconds, _ = run_ours(task, recency_weights(task.train_times, 0.2))
+                variants["sudi + recency (--time, half-life 0.2)"] = (weighted, w_seconds)
+            path = Path(tmp) / f"{len(results['tasks'])}.sudimodel"
+            model.save(path)
+            all_test = [t for texts, _ in task.tests.values() for t in texts]
+            entry: dict[str, Any] = {
+                "split": task.split, "label": task.label, "targets": task.targets,
+                "n_train": len(task.train_texts), "labels": len(set(task.train_labels)),
+                "baseline": base, "baseline_train_seconds": base_seconds,
+                "variants": {name: {"scores": s, "train_seconds": sec} for name, (s, sec) in variants.items()},
+                "train_cpu_seconds": cpu_seconds,
+                "ratio_to_baseline": {name: {k: {m: s[k][m] / base[k][m] for m in ("accuracy", "macro_f1",
+                                                                                  "top3_accuracy")}
+                                             for k in s} for name, (s, _) in variants.items()},
+                "held_out_quality_in_manifest": model.manifest.get("held_out_quality"),
+                "temperature": model.temperature,
+                "model_bytes": path.stat().st_size, "n_features": model.extractor.n_features,
+                "load_seconds": load_seconds(path),
+                "speed": speed(model, all_test, seconds=args.speed_seconds),
+            }
+            results["tasks"][task.name] = entry
+            for k, (texts, _) in task.tests.items():
+                b = base[k]
+                table.add_row(f"{task.name} / {k}", str(len(task.train_texts)), str(len(texts)), "baseline",
+                              f"{b['accuracy']:.4f}", f"{b['macro_f1']:.4f}", f"{b['top3_accuracy']:.4f}", "",
+                              f"{base_seconds:.1f}")
+                for name, (s, sec) in variants.items():
+                    r = s[k]
+                    table.add_row("", "", "", name, f"{r['accuracy']:.4f} ({r['accuracy'] / b['accuracy']:.3f}×)",
+                                  f"{r['macro_f1']:.4f} ({r['macro_f1'] / b['macro_f1']:.3f}×)",
+                                  f"{r['top3_accuracy']:.4f}", f"{r['ece']:.3f}", f"{sec:.1f}")
+    console.print("training on 10,000 messages …")
+    results["train_10k"] = training_on_10k(args.data)
+    results["load_average_at_end"] = os.getloadavg()
+    console.print(table)
+    speed_table = Table(title="Speed (one core; single = one predict() call per message, with explanation)")
+    for column in ("task", "mean chars", "single/s", "single/s (CPU)", "no explain/s", "batch/s", "load s",
+                   "model MB", "features"):
+        speed_table.add_column(column, justify="right" if column != "task" else "left")
+    for name, entry in results["tasks"].items():
+        s = entry["speed"]
+        speed_table.add_row(name, f"{s['mean_chars']:.0f}", f"{s['single_per_second']:.0f}",
+                            f"{s['single_per_cpu_second']:.0f}", f"{s['single_no_explain_per_second']:.0f}",
+                            f"{s['batch_per_second']:.0f}", f"{entry['load_seconds']:.3f}",
+                            f"{entry['model_bytes'] / 1e6:.1f}", str(entry["n_features"]))
+    console.print(speed_table)
+    t10 = results["train_10k"]
+    console.print(f"training on {t10['messages']} TipDM messages (mean {t10['mean_chars']:.0f} chars): "
+                  f"{t10['wall_seconds']:.1f} s wall, {t10['cpu_seconds']:.1f} s CPU; load average "
+                  f"{load_avg[0]:.1f} → {results['load_average_at_end'][0]:.1f}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
