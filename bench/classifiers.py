@@ -66,7 +66,7 @@ from sudi.intelligence.classify import (  # noqa: E402
     train_classifier,
 )
 
-console = Console(stderr=True)
+console = Console(stderr=True, width=170)
 
 
 def dedupe_key(text: str) -> str:

@@ -143,8 +143,8 @@ def write_csv(path: str | Path, columns: Sequence[str], rows: Sequence[Sequence[
         writer.writerows(rows)
 
 
-_TIME = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-                   r"(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?")
+_TIME = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})日?"
+                   r"(?:[\sT]*(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?")
 
 
 def time_key(value: str) -> tuple[int, ...] | None:

@@ -141,7 +141,7 @@ def recency_weights(order_keys: Sequence[Any | None], half_life: float = 0.2) ->
     known = [i for i, k in enumerate(order_keys) if k is not None]
     rank = np.full(n, (n - 1) / 2.0)
     if known:
-        ordered = sorted(known, key=lambda i: order_keys[i])
+        ordered = sorted(known, key=lambda i: order_keys[i])  # type: ignore[arg-type,return-value]
         # Rows with a time are spread over the whole rank range; equal times get equal ranks.
         positions = np.linspace(0.0, n - 1.0, num=len(ordered)) if len(ordered) > 1 else np.array([n - 1.0])
         previous, previous_rank = None, 0.0
@@ -286,7 +286,7 @@ class TextClassifier:
 
 
 def train_classifier(texts: Sequence[str], labels: Sequence[str], *, settings: TrainSettings | None = None,
-                     sample_weight: Sequence[float] | None = None, calibrate: bool = True,
+                     sample_weight: Sequence[float] | np.ndarray | None = None, calibrate: bool = True,
                      extra_manifest: dict[str, Any] | None = None) -> TextClassifier:
     """Train on a labelled history. ``texts`` must be non-empty strings (callers skip empty rows).
 
@@ -309,8 +309,13 @@ def train_classifier(texts: Sequence[str], labels: Sequence[str], *, settings: T
     extractor, x = FeatureExtractor.fit_transform(texts, settings.features)
     temperature, held_out_quality = 1.0, None
     held = _calibration_split(texts, settings.calibration_fraction, settings.seed) if calibrate else None
-    # Calibrate only when both sides are big enough to say something and every label can still be learnt.
-    if held is not None and held.sum() >= 20 and len(set(y[~held].tolist())) == len(label_set):
+    if held is not None:
+        # A label whose every row fell into the slice could not be learnt by the calibration model: its rows
+        # go back to the fitting side (rare labels then stay out of the slice, which is what we want anyway).
+        absent = np.bincount(y[~held], minlength=len(label_set)) == 0
+        held &= ~absent[y]
+    # Calibrate only when the slice is big enough to say something.
+    if held is not None and held.sum() >= 20 and (~held).sum() >= 2:
         fit_idx, held_idx = np.nonzero(~held)[0], np.nonzero(held)[0]
         w, b = _fit_svm(x[fit_idx], y[fit_idx], settings.c, None if weights is None else weights[fit_idx],
                         settings.seed)

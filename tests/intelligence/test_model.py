@@ -1,0 +1,154 @@
+"""Training, prediction, explanation, calibration and the model file."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sudi.core.errors import InvalidInput
+from sudi.intelligence.classify import (
+    FORMAT_VERSION,
+    TextClassifier,
+    load_classifier,
+    recency_weights,
+    train_classifier,
+)
+from tests.intelligence.synthetic import TOPICS, corpus
+
+
+@pytest.fixture(scope="module")
+def model() -> TextClassifier:
+    texts, labels = corpus(60, seed=1)
+    return train_classifier(texts, labels)
+
+
+def test_learns_raw_and_presegmented_text(model: TextClassifier) -> None:
+    for segmented in (False, True):
+        texts, labels = corpus(15, seed=7, segmented=segmented)
+        metrics = model.evaluate(texts, labels)
+        assert metrics["accuracy"] >= 0.95, (segmented, metrics)
+        assert metrics["top3_accuracy"] == 1.0
+
+
+def test_prediction_shape(model: TextClassifier) -> None:
+    p = model.predict("向阳区学校招生不公平，学位不够，希望教育局尽快处理")
+    assert p.label == "教育文体"
+    assert 0.0 <= p.confidence <= 1.0
+    assert p.top[0].label == p.label and p.top[0].probability == pytest.approx(p.confidence)
+    assert len(p.top) == 3 and len({s.label for s in p.top}) == 3
+    assert [s.probability for s in p.top] == sorted((s.probability for s in p.top), reverse=True)
+    assert sum(model.probabilities(["向阳区学校招生"])[0]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_explanation_names_the_deciding_words(model: TextClassifier) -> None:
+    p = model.predict("长安路工厂排放废水，异味很大，严重影响生活")
+    assert p.label == "环境保护"
+    terms = [e.term for e in p.evidence]
+    assert terms and all(e.weight > 0 for e in p.evidence)
+    assert any(word in term or term in word for term in terms for word in TOPICS["环境保护"])
+    assert all(len(t) >= 2 for t in terms)
+    assert not any(a != b and a in b for a in terms for b in terms)  # no term repeated inside another
+
+
+def test_unknown_or_empty_text_still_answers(model: TextClassifier) -> None:
+    for text in ("", "zzzz", "１２３"):
+        p = model.predict(text)
+        assert p.label in model.labels and 0 <= p.confidence <= 1
+        assert p.evidence == ()
+
+
+def test_batch_and_single_predictions_agree(model: TextClassifier) -> None:
+    texts, _ = corpus(5, seed=11)
+    batch = model.predict_many(texts)
+    for text, b in zip(texts, batch, strict=True):
+        single = model.predict(text)
+        assert single.label == b.label
+        assert single.confidence == pytest.approx(b.confidence, abs=1e-5)
+
+
+def test_confidence_is_calibrated_on_a_held_out_slice(model: TextClassifier) -> None:
+    quality = model.manifest["held_out_quality"]
+    assert quality["n"] >= 20 and quality["accuracy"] > 0.9
+    assert 0.01 <= model.temperature <= 10
+
+
+def test_model_file_round_trip(model: TextClassifier, tmp_path: Path) -> None:
+    path = tmp_path / "m.sudimodel"
+    model.save(path)
+    started = time.perf_counter()
+    loaded = load_classifier(path)
+    assert time.perf_counter() - started < 1.0
+    texts, _ = corpus(5, seed=5)
+    for text in texts:
+        a, b = model.predict(text), loaded.predict(text)
+        assert (a.label, a.evidence) == (b.label, b.evidence)
+        assert a.confidence == pytest.approx(b.confidence)
+    manifest = loaded.manifest
+    assert manifest["format_version"] == FORMAT_VERSION
+    assert datetime.fromisoformat(manifest["created_at"]).tzinfo is not None
+    assert manifest["labels"] == sorted(TOPICS)
+    assert manifest["training_size"] == 240
+    assert manifest["feature_settings"]["char_ngrams"] == [1, 3]
+    assert {"numpy", "scikit-learn", "jieba", "python"} <= set(manifest["library_versions"])
+    assert manifest["held_out_quality"]["accuracy"] > 0.9
+
+
+def test_model_file_holds_no_pickle(model: TextClassifier, tmp_path: Path) -> None:
+    path = tmp_path / "m.sudimodel"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        assert sorted(zf.namelist()) == ["arrays.npz", "manifest.json", "vocabulary.json"]
+        with np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
+            assert all(npz[name].dtype != object for name in npz.files)
+
+
+def test_foreign_or_newer_files_are_refused(model: TextClassifier, tmp_path: Path) -> None:
+    path = tmp_path / "m.sudimodel"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    manifest = json.loads(parts["manifest.json"])
+    manifest["format_version"] = FORMAT_VERSION + 1
+    newer = tmp_path / "newer.sudimodel"
+    with zipfile.ZipFile(newer, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, json.dumps(manifest) if name == "manifest.json" else data)
+    with pytest.raises(InvalidInput):
+        load_classifier(newer)
+    junk = tmp_path / "junk.sudimodel"
+    junk.write_bytes(b"not a zip")
+    with pytest.raises(InvalidInput) as err:
+        load_classifier(junk)
+    assert err.value.message_zh and err.value.message_en
+
+
+def test_a_single_class_is_refused() -> None:
+    with pytest.raises(InvalidInput) as err:
+        train_classifier(["物业收费", "电梯故障"], ["城乡建设", "城乡建设"])
+    assert "两个" in err.value.message_zh and "two" in err.value.message_en
+
+
+def test_two_classes_and_tiny_histories_work() -> None:
+    model = train_classifier(["物业收费太高", "学校招生", "小区物业乱收费", "学生补课"],
+                             ["城乡建设", "教育文体", "城乡建设", "教育文体"])
+    assert model.manifest["held_out_quality"] is None  # too small to hold anything out
+    assert model.predict("物业收费").label == "城乡建设"
+    assert len(model.predict("物业收费", top_k=3).top) == 2
+
+
+def test_recency_weights() -> None:
+    w = recency_weights([(2016, 1, 1), (2014, 5, 2), None, (2018, 3, 1), (2018, 3, 1)], half_life=0.2)
+    assert w.mean() == pytest.approx(1.0)
+    assert w[1] < w[0] < w[3] and w[3] == w[4]
+    assert w[1] < w[2] < w[3]  # no time: the median weight
+    assert recency_weights([]).size == 0
+    n = 101
+    ladder = recency_weights(list(range(n)), half_life=0.5)
+    assert ladder[-1] / ladder[0] == pytest.approx(4.0)  # two half-lives across the history
