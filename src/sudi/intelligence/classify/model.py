@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from sudi.core.errors import InvalidInput
-from sudi.intelligence.classify.features import BLOCKS, FeatureExtractor, FeatureSettings, normalise
+from sudi.intelligence.classify.features import BLOCKS, FeatureExtractor, FeatureSettings, _char_table, normalise
 
 FORMAT = "sudi-text-classifier"
 FORMAT_VERSION = 1
@@ -250,7 +250,7 @@ class TextClassifier:
     # ---- persistence ---------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         """A zip of manifest.json, vocabulary.json and arrays.npz: plain data, so loading runs no code."""
-        arrays = {"weights": self.weights, "bias": self.bias, **self.extractor.arrays()}
+        arrays = {"weights": self.weights, "bias": self.bias, "readable": self._readable(), **self.extractor.arrays()}
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)  # type: ignore[arg-type]
         manifest = {**self.manifest, "labels": list(self.labels), "temperature": self.temperature,
@@ -280,9 +280,14 @@ class TextClassifier:
                                field="model") from exc
         settings = FeatureSettings.from_dict(manifest["feature_settings"])
         extractor = FeatureExtractor.from_arrays(settings, arrays, vocabulary)
-        return cls(extractor, np.ascontiguousarray(arrays["weights"], dtype=np.float32),
-                   np.asarray(arrays["bias"], dtype=np.float32), manifest["labels"], float(manifest["temperature"]),
-                   manifest)
+        # Built here, once per process, so that the first message answered is as fast as the others.
+        _char_table(settings.digits_to_zero)
+        model = cls(extractor, np.ascontiguousarray(arrays["weights"], dtype=np.float32),
+                    np.asarray(arrays["bias"], dtype=np.float32), manifest["labels"], float(manifest["temperature"]),
+                    manifest)
+        if "readable" in arrays and len(arrays["readable"]) == extractor.n_features:
+            model._readable_cache = np.asarray(arrays["readable"], dtype=bool)
+        return model
 
 
 def train_classifier(texts: Sequence[str], labels: Sequence[str], *, settings: TrainSettings | None = None,
