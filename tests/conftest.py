@@ -119,3 +119,23 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
         yield c
     shutil.rmtree(app.state.settings.media_dir, ignore_errors=True)
     app.state.settings.media_dir.mkdir(exist_ok=True)
+
+
+# ---------------------------------------------------------------- one district per module
+# For modules whose tests only add their own appeals: the district is built once per module
+# (``district``); such modules must not also use ``session_factory``/``world``/``app``/``client``
+# above, which empty the database for every test.
+
+@pytest.fixture(scope="module")
+def factory(engine):  # type: ignore[no-untyped-def]
+    from tests import module_world
+
+    return module_world.fresh_factory(engine)
+
+
+@pytest.fixture(scope="module")
+def district(factory) -> Iterator[World]:  # type: ignore[no-untyped-def]
+    from tests import module_world
+
+    with module_world.district(factory) as world:
+        yield world

@@ -24,7 +24,6 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from sudi.app import create_app
@@ -281,17 +280,6 @@ def send(client: TestClient, case: Case, auth: dict[str, str]) -> Any:
 
 # The battery only adds things of its own (appeals, a unit, a user, a matter, a grid), so the
 # district is built once for the module; each test still gets fresh appeals (``fx``).
-
-@pytest.fixture(scope="module")
-def factory(engine: Engine) -> sessionmaker[Session]:
-    return module_world.fresh_factory(engine)
-
-
-@pytest.fixture(scope="module")
-def district(factory: sessionmaker[Session]) -> Iterator[World]:
-    with module_world.district(factory) as world:
-        yield world
-
 
 @pytest.fixture
 def world(district: World) -> World:

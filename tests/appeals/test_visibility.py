@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from sudi.appeals import service
@@ -68,17 +67,6 @@ ALL = ("zjj", "cgj_zjj", "cgj", "tanshan", "community", "by_grid1", "unplaced")
 
 # Every test here only adds its own appeals and looks at those or at the scene, so the district
 # and the scene are built once for the module.
-
-@pytest.fixture(scope="module")
-def factory(engine: Engine) -> sessionmaker[Session]:
-    return module_world.fresh_factory(engine)
-
-
-@pytest.fixture(scope="module")
-def district(factory: sessionmaker[Session]) -> Iterator[World]:
-    with module_world.district(factory) as world:
-        yield world
-
 
 @pytest.fixture
 def world(district: World) -> World:

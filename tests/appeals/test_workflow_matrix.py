@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sudi.appeals import service
@@ -139,17 +139,6 @@ def test_rules_table_matches_the_specification() -> None:
 
 
 # ---------------------------------------------------------------- one district per module
-
-@pytest.fixture(scope="module")
-def factory(engine: Engine) -> sessionmaker[Session]:
-    return module_world.fresh_factory(engine)
-
-
-@pytest.fixture(scope="module")
-def district(factory: sessionmaker[Session]) -> Iterator[World]:
-    with module_world.district(factory) as world:
-        yield world
-
 
 @pytest.fixture
 def w(district: World) -> World:
