@@ -106,6 +106,17 @@ def _float(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _form_point(form: Any, values: dict[str, Any]) -> tuple[float | None, float | None]:
+    """The point picked on a form's map, or (None, None); a malformed one is a field error."""
+    if not (values["lat"] or values["lon"]):
+        return None, None
+    lat, lon = _float(values["lat"]), _float(values["lon"])
+    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        form.error("location", "地图位置无效，请重新选择")
+        return None, None
+    return lat, lon
+
+
 def _check_submission(session: Any, form: Form) -> tuple[float | None, float | None]:
     """Every portal rule at once, so each field shows its own message. The service checks again."""
     v = form.values
@@ -123,15 +134,11 @@ def _check_submission(session: Any, form: Form) -> tuple[float | None, float | N
         form.error("content", f"诉求内容不能超过 {service.MAX_CONTENT} 字")
     if len(v["address"]) > 255:
         form.error("address", "地址不能超过 255 字")
-    lat = lon = None
-    if v["lat"] or v["lon"]:
-        lat, lon = _float(v["lat"]), _float(v["lon"])
-        if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            form.error("location", "地图位置无效，请重新选择")
-            lat = lon = None
-        elif locate_point(session, lat, lon) is None and territory_geojson(session)["features"]:
-            form.error("location", "所选位置不在本区范围内，请在地图上重新选择，或只填写地址")
-            lat = lon = None
+    lat, lon = _form_point(form, v)
+    if lat is not None and lon is not None and locate_point(session, lat, lon) is None \
+            and territory_geojson(session)["features"]:
+        form.error("location", "所选位置不在本区范围内，请在地图上重新选择，或只填写地址")
+        lat = lon = None
     if not v["is_anonymous"]:
         if not v["citizen_name"]:
             form.error("citizen_name", "请填写姓名或称呼，或选择匿名反映")
@@ -750,12 +757,7 @@ async def patrol_submit(request: Request, session: SessionDep, settings: Setting
         form.error("title", "请填写标题")
     if not v["content"]:
         form.error("content", "请填写发现的问题")
-    lat = lon = None
-    if v["lat"] or v["lon"]:
-        lat, lon = _float(v["lat"]), _float(v["lon"])
-        if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            form.error("location", "地图位置无效，请重新选择")
-            lat = lon = None
+    lat, lon = _form_point(form, v)
     photos = await _read_photos(list(data.getlist("photos")), settings, form)
     if form.ok:
         draft = service.AppealDraft(title=v["title"], content=v["content"], channel="grid_patrol",
