@@ -22,6 +22,7 @@ run: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	$(MAKE) --no-print-directory test-sqlite test-postgresql
 
 test-sqlite: $(BIN)/.installed

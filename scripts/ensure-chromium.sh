@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The browser tests drive Debian's headless Chromium. Install it when it is missing.
-# Idempotent: does nothing when /usr/bin/chromium exists. Needs root (or sudo) to install.
+# The browser tests (tests/e2e) drive Debian's headless Chromium, with Noto CJK fonts so Chinese
+# renders. Install them when missing (never `playwright install`: it downloads its own browser).
+# Idempotent: does nothing when both are present. Needs root (or sudo) to install.
 set -euo pipefail
 
-if [ -x /usr/bin/chromium ]; then
+have_fonts() { [ -d /usr/share/fonts/opentype/noto ] && ls /usr/share/fonts/opentype/noto/*CJK* >/dev/null 2>&1; }
+
+if [ -x /usr/bin/chromium ] && have_fonts; then
   exit 0
 fi
-echo "Chromium is missing (/usr/bin/chromium); installing Debian's chromium package" >&2
+echo "Chromium or the CJK fonts are missing; installing Debian's chromium and fonts-noto-cjk" >&2
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null 2>&1 || { echo "need root or sudo to install chromium" >&2; exit 1; }
