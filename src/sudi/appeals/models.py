@@ -161,6 +161,11 @@ class Appeal(Base):
         Index("ix_appeals_grid_received", "grid_id", "received_at"),
         Index("ix_appeals_resolve_due", "resolve_due"),
         Index("ix_appeals_citizen_phone", "citizen_phone"),
+        # The default list orders (newest received, recently changed) and the grid worker's
+        # "what I reported" need their own indexes at 100,000 appeals (bench/pages.py).
+        Index("ix_appeals_received", "received_at", "id"),
+        Index("ix_appeals_updated", "updated_at", "id"),
+        Index("ix_appeals_created_by", "created_by_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
