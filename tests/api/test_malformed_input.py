@@ -32,20 +32,9 @@ from sudi.core.config import Settings
 from sudi.directory.service import login_throttle
 from tests import module_world
 from tests.factories import API_KEY, IN_G001, World
+from tests.routes import walk_routes
 
 # ---------------------------------------------------------------- the routes
-
-
-def walk_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
-    """Every APIRoute, looking inside included routers (newer FastAPI keeps them as wrappers)."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield prefix + route.path, route
-            continue
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            context = getattr(route, "include_context", None)
-            yield from walk_routes(list(included.routes), prefix + (getattr(context, "prefix", "") or ""))
 
 
 def _routes() -> list[tuple[str, str, APIRoute]]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -14,6 +12,7 @@ from sudi.appeals.models import Appeal
 from sudi.directory.service import Actor
 from sudi.web.security import CSRF_COOKIE, SESSION_COOKIE, require_roles
 from tests.factories import World
+from tests.routes import walk_routes
 from tests.web.helpers import csrf, post_form, sign_in, submission_form, use_session
 
 
@@ -72,23 +71,11 @@ def test_the_token_is_found_in_multipart_and_after_other_fields(client: TestClie
     assert _count(world) == 2
 
 
-def _routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
-    """Every APIRoute, looking inside included routers (newer FastAPI keeps them as wrappers)."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield prefix + route.path, route
-            continue
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            context = getattr(route, "include_context", None)
-            yield from _routes(list(included.routes), prefix + (getattr(context, "prefix", "") or ""))
-
-
 def test_every_web_form_route_is_guarded(app, client: TestClient) -> None:  # type: ignore[no-untyped-def]
     """Walks the routes: any state-changing route outside /api/ and /open311/ (including ones
     added later) refuses a request without the token."""
     checked = set()
-    for path, route in _routes(list(app.routes)):
+    for path, route in walk_routes(list(app.routes)):
         if path.startswith(("/api/", "/open311/")):
             continue
         for method in sorted((route.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}):
