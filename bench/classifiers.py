@@ -19,7 +19,11 @@ Runs, on the shared data (``../shared/data`` from the project root, or ``--data`
 For each, the baseline (scikit-learn ``TfidfVectorizer(analyzer="char", ngram_range=(1, 3))`` on the
 same joined text + ``LinearSVC()`` with defaults) and sudi's classifier are trained on the same rows
 and scored on the same rows in this run; ratios are sudi / baseline. The time-split sets are also
-run with recency weighting (``--time``), which the CLI offers. Then speed: single-message
+run "with time": recency weighting (``--time``, which the CLI offers) and the newest slice of the history
+for calibration (``order_keys``). For the time-split sets the test rows are also scored without
+de-duplication, the whole file is split at random (three seeds) for comparison with reports that split
+so, and the labels' own agreement is measured (near-identical letters of the file with different labels,
+and how many of sudi's test errors fall between such labels). Then speed: single-message
 ``predict`` calls (with explanation) and batch prediction per second on one core, training on
 10,000 TipDM messages (wall and CPU seconds), model load time and size on disk.
 
@@ -88,6 +92,9 @@ class Task:
     train_times: list[Any] | None = None
     split: str = ""
     targets: dict[str, float] = field(default_factory=dict)
+    primary: str = "test"  # the test set the targets are judged on
+    all_texts: list[str] | None = None  # every labelled row of the file, oldest first (time-split sets)
+    all_labels: list[str] | None = None
 
 
 def tipdm_task(data: Path) -> Task:
@@ -134,7 +141,7 @@ def tipdm_task(data: Path) -> Task:
     return Task("TipDM 2020 C category", "label", train_texts, train_labels, tests,
                 split="group = same row_index or same normalised text (either file); test when "
                       "sha1(smallest row_index) mod 5 == 0; train = all other rows of both files",
-                targets={"macro_f1": 0.95})
+                targets={"macro_f1": 0.95}, primary="both")
 
 
 def time_task(name: str, path: Path, time_column: str, text_columns: Sequence[str], label: str,
@@ -150,6 +157,7 @@ def time_task(name: str, path: Path, time_column: str, text_columns: Sequence[st
         return "\n".join(r[c].strip() for c in text_columns if r[c].strip())
 
     seen = {dedupe_key(text(r)) for r in train}
+    raw_test = ([text(r) for r in test], [r[label].strip() for r in test])
     test_texts, test_labels = [], []
     for r in test:
         key = dedupe_key(text(r))
@@ -158,7 +166,9 @@ def time_task(name: str, path: Path, time_column: str, text_columns: Sequence[st
             test_texts.append(text(r))
             test_labels.append(r[label].strip())
     return Task(name, label, [text(r) for r in train], [r[label].strip() for r in train],
-                {"test": (test_texts, test_labels)}, [time_key(r[time_column]) for r in train],
+                {"test": (test_texts, test_labels), "test, no de-duplication": raw_test},
+                [time_key(r[time_column]) for r in train], all_texts=[text(r) for r in ordered],
+                all_labels=[r[label].strip() for r in ordered],
                 split=f"sorted by {time_column}; older 80 % train, newer 20 % test; test rows whose normalised "
                       f"text occurs in train dropped, repeats in test kept once; text = {' + '.join(text_columns)}",
                 targets=targets)
@@ -215,10 +225,10 @@ def run_baseline(task: Task) -> tuple[dict[str, dict[str, float]], float]:
     return out, seconds
 
 
-def run_ours(task: Task, weights: np.ndarray | None = None
+def run_ours(task: Task, weights: np.ndarray | None = None, order_keys: Sequence[Any] | None = None
              ) -> tuple[dict[str, dict[str, float]], TextClassifier, float, float]:
     started, cpu = time.perf_counter(), time.process_time()
-    model = train_classifier(task.train_texts, task.train_labels, sample_weight=weights)
+    model = train_classifier(task.train_texts, task.train_labels, sample_weight=weights, order_keys=order_keys)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
     out = {}
     for name, (texts, labels) in task.tests.items():
@@ -231,6 +241,64 @@ def run_ours(task: Task, weights: np.ndarray | None = None
         result["mean_confidence"] = float(probabilities.max(axis=1).mean())
         out[name] = result
     return out, model, seconds, cpu_seconds
+
+
+def random_split_reference(task: Task, seeds: Sequence[int] = (0, 1, 2)) -> dict[str, Any]:
+    """Baseline and sudi on random 80/20 splits of the whole file (ignoring time), with and without dropping
+    test rows whose normalised text occurs in train: what a reader who split at random would have measured,
+    for comparison with the time split above (never used to choose anything)."""
+    from sklearn.model_selection import train_test_split
+
+    assert task.all_texts is not None and task.all_labels is not None
+    out: dict[str, Any] = {}
+    for seed in seeds:
+        a, b, c, d = train_test_split(task.all_texts, task.all_labels, test_size=0.2, random_state=seed)
+        seen = {dedupe_key(t) for t in a}
+        keep = [i for i, t in enumerate(b) if dedupe_key(t) not in seen]
+        sub = Task(task.name, task.label, a, c, {"random, no de-duplication": (b, d),
+                                                  "random, test not in train": ([b[i] for i in keep],
+                                                                                [d[i] for i in keep])})
+        base, _ = run_baseline(sub)
+        ours, _, _, _ = run_ours(sub)
+        out[f"seed {seed}"] = {"baseline": base, "sudi": ours}
+    return out
+
+
+def label_agreement(task: Task, model: TextClassifier, threshold: float = 0.9) -> dict[str, Any]:
+    """How consistently the history itself labels the same letter, and how sudi's test errors relate to it.
+
+    Pairs of rows of the whole file whose normalised texts are near-identical (cosine of character 2–3-gram
+    TF-IDF ≥ ``threshold``, i.e. the same letter sent twice or to two offices) show the label noise no text
+    classifier can remove. A test error is counted as "interchanged" when its (true, suggested) pair of
+    labels is also the pair of labels of some near-identical letters (cosine ≥ 0.7) in the file."""
+    from collections import Counter
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    assert task.all_texts is not None and task.all_labels is not None
+    labels = np.array(task.all_labels)
+    matrix = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), min_df=2).fit_transform(
+        [dedupe_key(t) for t in task.all_texts])
+    sims = (matrix @ matrix.T).tocoo()
+    upper = sims.row < sims.col
+    rows, cols, values = sims.row[upper], sims.col[upper], sims.data[upper]
+    near = values >= threshold
+    differ = labels[rows[near]] != labels[cols[near]]
+    loose = values >= 0.7
+    interchanged = {frozenset((labels[i], labels[j])) for i, j in zip(rows[loose], cols[loose], strict=True)
+                    if labels[i] != labels[j]}
+    texts, truth = task.tests[task.primary]
+    predicted = [p.label for p in model.predict_many(texts)]
+    errors = Counter((t, p) for t, p in zip(truth, predicted, strict=True) if t != p)
+    n_errors = sum(errors.values())
+    swapped = sum(n for (t, p), n in errors.items() if frozenset((t, p)) in interchanged)
+    examples = []
+    for i, j in zip(rows[near][differ][:200], cols[near][differ][:200], strict=True):
+        if len(examples) < 4 and (labels[i], labels[j]) not in [(e["labels"][0], e["labels"][1]) for e in examples]:
+            examples.append({"labels": [str(labels[i]), str(labels[j])], "text": task.all_texts[i][:70]})
+    return {"near_identical_pairs": int(near.sum()), "near_identical_pairs_with_different_labels": int(differ.sum()),
+            "threshold": threshold, "test_errors": n_errors, "test_errors_between_interchanged_labels": swapped,
+            "top_confusions": [[t, p, n] for (t, p), n in errors.most_common(10)], "examples": examples}
 
 
 def speed(model: TextClassifier, texts: Sequence[str], *, seconds: float = 4.0, rounds: int = 5) -> dict[str, float]:
@@ -319,8 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ours, model, seconds, cpu_seconds = run_ours(task)
             variants = {"sudi": (ours, seconds)}
             if task.train_times is not None:
-                weighted, _, w_seconds, _ = run_ours(task, recency_weights(task.train_times, 0.2))
-                variants["sudi + recency (--time, half-life 0.2)"] = (weighted, w_seconds)
+                weighted, _, w_seconds, _ = run_ours(task, recency_weights(task.train_times, 0.2), task.train_times)
+                variants["sudi + time (recency half-life 0.2, newest-slice calibration)"] = (weighted, w_seconds)
             path = Path(tmp) / f"{len(results['tasks'])}.sudimodel"
             model.save(path)
             all_test = [t for texts, _ in task.tests.values() for t in texts]
@@ -339,6 +407,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "load_seconds": load_seconds(path),
                 "speed": speed(model, all_test, seconds=args.speed_seconds),
             }
+            if task.all_texts is not None:
+                console.print("  random-split reference and label agreement …")
+                entry["random_split_reference"] = random_split_reference(task)
+                entry["label_agreement"] = label_agreement(task, model)
             results["tasks"][task.name] = entry
             for k, (texts, _) in task.tests.items():
                 b = base[k]
@@ -371,6 +443,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     console.print(f"training on {t10['messages']} TipDM messages (mean {t10['mean_chars']:.0f} chars): "
                   f"{t10['wall_seconds']:.1f} s wall, {t10['cpu_seconds']:.1f} s CPU; load average "
                   f"{load_avg[0]:.1f} → {results['load_average_at_end'][0]:.1f}")
+    for name, entry in results["tasks"].items():
+        if "label_agreement" not in entry:
+            continue
+        agreement = entry["label_agreement"]
+        console.print(f"[bold]{name}[/bold]: {agreement['near_identical_pairs']} near-identical letter pairs in the "
+                      f"file, {agreement['near_identical_pairs_with_different_labels']} with different labels; "
+                      f"{agreement['test_errors_between_interchanged_labels']} of {agreement['test_errors']} sudi "
+                      f"test errors are between labels the file interchanges; top confusions "
+                      f"{agreement['top_confusions'][:5]}")
+        for seed, r in entry["random_split_reference"].items():
+            console.print("  " + seed + ": " + "; ".join(
+                f"{split}: baseline {r['baseline'][split]['accuracy']:.4f}/{r['baseline'][split]['top3_accuracy']:.4f}"
+                f" sudi {r['sudi'][split]['accuracy']:.4f}/{r['sudi'][split]['top3_accuracy']:.4f} "
+                f"(n {r['sudi'][split]['n']})" for split in r["sudi"]))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")

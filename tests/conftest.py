@@ -21,6 +21,7 @@ from sudi.core.config import Settings
 from sudi.core.db import make_engine, make_session_factory
 from sudi.core.models import forget_cached_settings
 from sudi.directory import geo
+from sudi.directory.service import forget_cached_actors
 from sudi.migrate import upgrade
 from sudi.models import Base
 from tests.factories import World, build_world
@@ -84,6 +85,7 @@ def session_factory(engine):  # type: ignore[no-untyped-def]
     geo.forget_grid_index()
     policy._calendars.clear()
     forget_cached_settings()
+    forget_cached_actors()
     return make_session_factory(engine)
 
 

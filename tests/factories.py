@@ -63,9 +63,10 @@ class World:
         if username not in self._tokens:
             token = auth.new_token()
             now = clock.now()
-            self.session.add(ApiToken(token_digest=auth.digest(token), user_id=self.users[username].id,
-                                      created_at=now, expires_at=now + timedelta(hours=1)))
-            self.session.commit()
+            # transaction() ends the session's read snapshot first: a page may have written since.
+            with transaction(self.session):
+                self.session.add(ApiToken(token_digest=auth.digest(token), user_id=self.users[username].id,
+                                          created_at=now, expires_at=now + timedelta(hours=1)))
             self._tokens[username] = token
         return {"Authorization": f"Bearer {self._tokens[username]}"}
 

@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
         if run_jobs:
             worker = threading.Thread(target=_periodic_jobs, args=(app, stop), daemon=True, name="sudi-jobs")
             worker.start()
+            threading.Thread(target=_analytics_jobs, args=(app, stop), daemon=True, name="sudi-analytics").start()
         yield
         stop.set()
         if worker:
@@ -118,6 +119,22 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
     app.include_router(appeals_router)
     app.include_router(public_router)
     app.include_router(open311_router)
+    from sudi.assessment.api import router as assessment_router
+    from sudi.assessment.views import router as assessment_views
+
+    app.include_router(assessment_router)
+    app.include_router(assessment_views)  # the assessment pages (web face)
+    from sudi.analytics.api import router as analytics_router
+    from sudi.analytics.views import router as analytics_views
+
+    app.include_router(analytics_router)
+    app.include_router(analytics_views)
+
+    from sudi.hotspots.api import router as hotspots_router
+    from sudi.hotspots.views import router as hotspots_views
+
+    app.include_router(hotspots_router)
+    app.include_router(hotspots_views)  # the hotspot board, 主动治理 tasks, hotspot parameters
 
     from sudi.web import install as install_web
 
@@ -139,3 +156,33 @@ def _periodic_jobs(app: FastAPI, stop: threading.Event, every_s: float = 300.0) 
             log.exception("overdue job failed")
         finally:
             session.close()
+        _hotspot_job(app)
+
+
+def _analytics_jobs(app: FastAPI, stop: threading.Event, every_s: float = 60.0) -> None:
+    """The dashboards' rollup (recent days every minute, a wider window hourly) and the warnings."""
+    from sudi.analytics.service import run_periodic
+
+    while not stop.wait(every_s):
+        session = app.state.session_factory()
+        try:
+            run_periodic(session)
+        except Exception:  # a failed run must not kill the loop; the next run retries
+            log.exception("analytics job failed")
+        finally:
+            session.close()
+
+
+def _hotspot_job(app: FastAPI) -> None:
+    """New appeals join hotspots (incremental); the full recompute is `sudi hotspots refresh`."""
+    from sudi.hotspots.service import run_periodic as join_hotspots
+
+    session = app.state.session_factory()
+    try:
+        joined = join_hotspots(session)
+        if joined:
+            log.info("hotspot job took in %d appeals", joined)
+    except Exception:  # a failed run must not kill the loop; the next run retries
+        log.exception("hotspot job failed")
+    finally:
+        session.close()

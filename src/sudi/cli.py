@@ -12,15 +12,21 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from sudi.analytics_cli import analytics_app
 from sudi.core.config import Settings
 from sudi.core.errors import SudiError
+from sudi.hotspot_cli import hotspots_app
 from sudi.model_cli import model_app
+from sudi.report_cli import report_app
 
 app = typer.Typer(help="sudi 诉递: 榴乡诉递 smart governance platform", no_args_is_help=True,
                   add_completion=False)
 console = Console(stderr=True)
 
 app.add_typer(model_app, name="model")
+app.add_typer(hotspots_app, name="hotspots")
+app.add_typer(analytics_app, name="analytics")
+app.add_typer(report_app, name="report")
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (env SUDI_DATABASE_URL); "
                                               "default sqlite:///var/sudi.db")]
@@ -83,7 +89,8 @@ def demo_data(db: DbOption = None,
     _migrate(settings)
     session = _session(settings)
     try:
-        summary = load_demo(session, console=console, appeals_limit=appeals)
+        summary = load_demo(session, console=console, appeals_limit=appeals,
+                            model_dir=settings.media_dir / "models")  # smart dispatch's first models
     except SudiError as exc:
         _fail(f"{exc.message_zh} / {exc.message_en}")
     finally:
@@ -191,6 +198,20 @@ def mark_overdue_command(db: DbOption = None) -> None:
     finally:
         session.close()
     console.print(f"新增超期 {flagged} 件 / newly overdue: {flagged}")
+
+
+@app.command("score-replies")
+def score_replies_command(db: DbOption = None) -> None:
+    """Score the sent replies that have no reply-quality score yet (e.g. after upgrading)."""
+    from sudi.appeals.reply_review import score_unscored_replies
+    from sudi.directory.service import SYSTEM
+
+    session = _session(_settings(db))
+    try:
+        count = score_unscored_replies(session, SYSTEM)
+    finally:
+        session.close()
+    console.print(f"已补评 {count} 条答复 / replies scored: {count}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from sudi.core.config import Settings
 from sudi.core.errors import Forbidden, NotAuthenticated
-from sudi.directory.models import User
-from sudi.directory.service import Actor, actor_for, user_for_token
+from sudi.directory.service import Actor, actor_for_token
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -52,15 +51,11 @@ def bearer_token(request: Request) -> str | None:
     return token
 
 
-def current_user(request: Request, session: SessionDep) -> User:
+def current_actor(request: Request, session: SessionDep) -> Actor:
     token = bearer_token(request)
     if not token:
         raise NotAuthenticated("请先登录", "authentication required: send Authorization: Bearer <token>")
-    return user_for_token(session, token)
-
-
-def current_actor(user: Annotated[User, Depends(current_user)]) -> Actor:
-    return actor_for(user)
+    return actor_for_token(session, token)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

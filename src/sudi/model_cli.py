@@ -68,19 +68,39 @@ def _texts_and_labels(table: Table, text_columns: list[str], label: str | None
 
 
 @model_app.command("train")
-def train(input_file: InputOption, text: TextOption,
-          label: Annotated[str, typer.Option("--label", help="Label column (category, unit, type …)")],
-          output: Annotated[Path, typer.Option("--output", help="Model file to write")],
+def train(input_file: Annotated[Path | None, typer.Option("--input", help="CSV (UTF-8, UTF-8 BOM, GB18030) or "
+                                                         "XLSX file")] = None,
+          text: Annotated[str | None, typer.Option("--text", help="Text column(s), comma-separated; joined in "
+                                                   "that order")] = None,
+          label: Annotated[str | None, typer.Option("--label", help="Label column (category, unit, type …)")] = None,
+          output: Annotated[Path | None, typer.Option("--output", help="Model file to write")] = None,
           sheet: SheetOption = None,
           time_column: Annotated[str | None, typer.Option("--time", help="Date column: weigh recent rows more "
                                                           "(routing drifts over time)")] = None,
           half_life: Annotated[float, typer.Option("--half-life", min=0.01, max=10.0,
                                                    help="With --time: weight halves every this fraction of "
                                                    "the history")] = 0.2,
-          c: Annotated[float, typer.Option("--c", min=1e-4, max=100.0, help="SVM regularisation")] = 0.5) -> None:
-    """Train a classifier on a labelled history and save it as a model file."""
+          c: Annotated[float, typer.Option("--c", min=1e-4, max=100.0, help="SVM regularisation")] = 0.5,
+          from_db: Annotated[bool, typer.Option("--from-db", help="Train the product's dispatch models on the "
+                                                "database's archived appeals instead of a file")] = False,
+          db: Annotated[str | None, typer.Option("--db", help="With --from-db: database URL (env "
+                                                 "SUDI_DATABASE_URL)")] = None,
+          kind: Annotated[str, typer.Option("--kind", help="With --from-db: category, appeal_type, lead_unit "
+                                            "or all")] = "all",
+          force: Annotated[bool, typer.Option("--force", help="With --from-db: put the new model in use even if "
+                                              "it is worse on the held-out slice (audited)")] = False) -> None:
+    """Train a classifier on a labelled history and save it as a model file; or, with --from-db, retrain the
+    product's dispatch models on the archive (a new model replaces the one in use only if not worse)."""
     from sudi.intelligence.classify import TrainSettings, parse_columns, recency_weights, time_key, train_classifier
 
+    if from_db:
+        _train_from_db(db, kind, force)
+        return
+    if input_file is None or text is None or label is None or output is None:
+        absent = [name for name, value in (("--input", input_file), ("--text", text), ("--label", label),
+                                           ("--output", output)) if value is None]
+        _fail(f"缺少参数 {'、'.join(absent)}（或使用 --from-db）", f"missing option(s) {', '.join(absent)} "
+              "(or use --from-db)")
     try:
         columns = parse_columns(text)
         table = _read(input_file, sheet)
@@ -98,6 +118,7 @@ def train(input_file: InputOption, text: TextOption,
             _fail("没有可用于训练的行", "no usable rows to train on")
         started = time.perf_counter()
         model = train_classifier(texts, labels, settings=TrainSettings(c=c), sample_weight=weights,
+                                 order_keys=kept_keys if time_column else None,
                                  extra_manifest={"source": {"file": input_file.name, "text_columns": columns,
                                                             "label_column": label, "time_column": time_column,
                                                             "half_life": half_life if time_column else None,
@@ -117,6 +138,67 @@ def train(input_file: InputOption, text: TextOption,
     if quality:
         console.print(f"留出集 / held-out ({quality['n']}): accuracy {quality['accuracy']:.3f}, "
                       f"macro-F1 {quality['macro_f1']:.3f}, top-3 {quality['top3_accuracy']:.3f}", highlight=False)
+
+
+def _train_from_db(db: str | None, kind: str, force: bool) -> None:
+    """``sudi model train --from-db``: the last stdout line is JSON, one object per kind."""
+    from sudi.appeals import smart_dispatch
+    from sudi.core.config import Settings
+    from sudi.core.db import make_engine, make_session_factory
+    from sudi.directory.service import Actor
+    from sudi.migrate import is_current
+
+    kinds = list(smart_dispatch.KINDS) if kind == "all" else [k.strip() for k in kind.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in smart_dispatch.KINDS]
+    if unknown or not kinds:
+        _fail(f"未知的模型类型 {kind}（可选 category、appeal_type、lead_unit、all）",
+              f"unknown kind {kind!r}: category, appeal_type, lead_unit or all")
+    settings = Settings.from_env(db)
+    try:
+        current = is_current(settings.database_url)
+    except Exception as exc:  # an unreachable database is the user's to fix: say which
+        _fail(f"无法连接数据库 {settings.database_url}：{exc}", f"cannot open {settings.database_url}: {exc}")
+    if not current:
+        _fail("数据库未迁移到最新版本，请先运行 sudi init", "the schema is not current; run `sudi init` first")
+    engine = make_engine(settings.database_url)
+    session = make_session_factory(engine)()
+    actor = Actor(id=None, username="cli", name="命令行训练", role="system")
+    try:
+        reports = smart_dispatch.train_from_db(
+            session, actor, model_dir=smart_dispatch.model_dir_for(settings.media_dir), kinds=kinds, force=force,
+            progress=lambda message: console.print(message, highlight=False))
+    except SudiError as exc:
+        _fail(exc.message_zh, exc.message_en)
+    finally:
+        session.close()
+        engine.dispose()
+    for r in reports:
+        if r.status == "skipped":
+            console.print(f"[yellow]{r.kind}: 跳过 / skipped[/yellow] {r.message}", highlight=False)
+            continue
+        new = r.new_quality or {}
+        old = r.old_quality or {}
+        line = (f"{r.kind} v{r.version}: 训练 {r.training_size} 件 / trained on {r.training_size}, 留出 "
+                f"{r.held_out_size} 件 / held out; 新模型 accuracy {new.get('accuracy', '—')} macro-F1 "
+                f"{new.get('macro_f1', '—')}")
+        if r.old_version is not None:
+            line += (f"; 在用 v{r.old_version} accuracy {old.get('accuracy', '—')} macro-F1 "
+                     f"{old.get('macro_f1', '—')}")
+        verdict = {"active": "[green]已启用 / now in use[/green]", "rejected": "[yellow]未替换（更差）/ kept "
+                   "the model in use (new one is worse)[/yellow]"}[r.status]
+        if r.forced:
+            verdict += " [red](--force，已记入审计日志 / forced, audited)[/red]"
+        console.print(f"{line} → {verdict}", highlight=False)
+        if r.dropped_thresholds:
+            console.print(f"[yellow]新模型不再支持以下分类的自动派单阈值，已关闭：{'、'.join(r.dropped_thresholds)}"
+                          "[/yellow]", highlight=False)
+    typer.echo(json.dumps([{"kind": r.kind, "status": r.status, "version": r.version,
+                            "training_size": r.training_size, "held_out_size": r.held_out_size,
+                            "new": r.new_quality, "old_version": r.old_version, "old": r.old_quality,
+                            "forced": r.forced, "seconds": r.seconds, "message": r.message} for r in reports],
+                          ensure_ascii=False))
+    if all(r.status == "skipped" for r in reports):
+        raise typer.Exit(2)
 
 
 def _load(model: Path):  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ from sudi.appeals.models import Appeal
 from sudi.core.errors import Forbidden
 from tests import module_world
 from tests.factories import IN_G001, IN_G002, World
+from tests.web.helpers import use_session
 
 _ID_WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
 
@@ -316,3 +317,21 @@ def test_public_submit_replaying_a_staff_idempotency_key_does_not_reveal_the_que
                          headers={"Idempotency-Key": "form-2"})
     assert replay.status_code in (201, 409), replay.text
     assert number not in replay.text and code not in replay.text
+
+
+def test_bank_cards_and_plates_are_recorded_at_intake_and_masked(world: World, client: TestClient) -> None:
+    card = "6222020200001234562"  # passes the Luhn check
+    text = f"我的银行卡{card}被物业乱扣费，他们的车鲁D·7K321天天堵在消防通道。"
+    created = client.post("/api/v1/appeals", headers=world.headers("intake"), json={
+        "title": "物业乱扣费", "content": text, "lat": IN_G001[0], "lon": IN_G001[1]})
+    assert created.status_code == 201, created.text
+    number = created.json()["number"]
+    assert created.json()["content"] == text  # the intake agent calls the citizen back: full text
+    events = client.get(f"/api/v1/appeals/{number}", headers=world.headers("admin")).json()["events"]
+    assert events[0]["data"]["personal_data"] == ["bank_card", "licence_plate"]
+    shown = client.get(f"/api/v1/appeals/{number}", headers=world.headers("grid1")).json()["content"]
+    assert card not in shown and "7K321" not in shown
+    assert "6222 **** **** 4562" in shown and "鲁D" in shown
+    use_session(client, world, "grid1")
+    page = client.get(f"/staff/appeals/{number}")
+    assert page.status_code == 200 and card not in page.text and "银行卡号" in page.text

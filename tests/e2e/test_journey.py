@@ -126,6 +126,14 @@ def _act(page: Any, action: str, **fields: str) -> None:
     assert page.locator(".field-error").count() == 0, _text(page)
 
 
+def _assessment_rates(page: Any, unit: str) -> dict[str, str]:
+    """The rates in ``unit``'s row of the assessment page (this month), as shown."""
+    page.goto("/staff/assessment")
+    row = page.locator(f"#unit-{unit}")
+    return {key: row.locator(f"[data-rate={key}] strong").inner_text().strip()
+            for key in ("response", "resolution", "satisfaction")}
+
+
 def test_appeal_journey(browser: Any, base_url: str) -> None:
     # (1) A citizen on a phone reports a problem and keeps the number and the query code.
     citizen = _context(browser, base_url, PHONE).new_page()
@@ -173,6 +181,11 @@ def test_appeal_journey(browser: Any, base_url: str) -> None:
     dispatcher.goto("/staff/appeals?queue=followup")
     assert number in _text(dispatcher)  # waiting for the follow-up call
 
+    # (3b) Before the rating, the supervisor's assessment page has no follow-up for zjj yet.
+    supervisor = _sign_in(browser, base_url, "supervisor")
+    before = _assessment_rates(supervisor, "zjj")
+    assert before["resolution"] == "—" and before["satisfaction"] == "—", before
+
     # (4) The citizen looks it up with the number and the code, reads the reply and rates it.
     citizen.goto("/track")
     citizen.fill("#f-number", number)
@@ -190,12 +203,18 @@ def test_appeal_journey(browser: Any, base_url: str) -> None:
     assert "感谢您的评价" in page_text and "已解决 · 满意" in page_text
 
     # (5) The supervisor sees the rating on the appeal, and it has left the follow-up queue.
-    supervisor = _sign_in(browser, base_url, "supervisor")
     supervisor.goto(f"/staff/appeals/{number}")
     page_text = _text(supervisor)
     assert "回访结果" in page_text and "已解决 · 满意" in page_text
     supervisor.goto("/staff/appeals?queue=followup")
     assert number not in _text(supervisor)
+
+    # (6) The supervisor sees the rates change: 区住建局's 解决率 and 满意率 now count the rating.
+    after = _assessment_rates(supervisor, "zjj")
+    assert after["resolution"] == "100.0%" and after["satisfaction"] == "100.0%", after
+    assert after["response"] == before["response"] == "100.0%"
+    assert supervisor.locator("#assessment-chart svg").count() == 1  # ECharts drew the ranking chart
+    _shot(supervisor, "staff-assessment")
 
     admin = _sign_in(browser, base_url, "admin")
     admin.goto("/staff/admin")

@@ -16,6 +16,7 @@ from sudi.core.errors import InvalidInput
 from sudi.intelligence.classify import (
     FORMAT_VERSION,
     TextClassifier,
+    TrainSettings,
     load_classifier,
     recency_weights,
     train_classifier,
@@ -152,3 +153,86 @@ def test_recency_weights() -> None:
     n = 101
     ladder = recency_weights(list(range(n)), half_life=0.5)
     assert ladder[-1] / ladder[0] == pytest.approx(4.0)  # two half-lives across the history
+
+
+def test_times_make_the_held_out_slice_the_newest_rows() -> None:
+    from sudi.intelligence.classify.model import _calibration_split
+
+    texts = [f"来信{chr(0x4E00 + i)}：物业收费问题" for i in range(100)] + ["重复的信", "重复的信"]
+    keys: list[tuple[int, ...] | None] = [(2018, 1, 1, i) for i in range(100)] + [(2019, 1, 1), (2010, 1, 1)]
+    keys[5] = None
+    held = _calibration_split(texts, 0.2, 0, keys)
+    # The newest 20 of the 101 dated rows are row 100 and rows 81–99; row 100 repeats an older text, so it
+    # stays on the fitting side with its twin.
+    assert set(np.flatnonzero(held).tolist()) == set(range(81, 100))
+    assert not held[5]  # no time: never held out
+    by_hash = _calibration_split(texts, 0.2, 0)
+    assert by_hash[100] == by_hash[101]  # identical texts land together
+
+
+def test_time_ordered_training_and_class_weights() -> None:
+    texts, labels = corpus(40, seed=3)
+    keys = [(2018, 1 + i % 12, 1) for i in range(len(texts))]
+    model = train_classifier(texts, labels, order_keys=keys,
+                             settings=TrainSettings(class_weight="balanced"))
+    assert model.manifest["held_out_quality"]["how"].startswith("newest")
+    assert model.manifest["classifier"]["class_weight"] == "balanced"
+    assert model.manifest["classifier"]["held_out_by_time"] is True
+    assert model.evaluate(*corpus(10, seed=4))["accuracy"] >= 0.9
+    with pytest.raises(InvalidInput):
+        train_classifier(texts, labels, order_keys=keys[:-1])
+    with pytest.raises(InvalidInput):
+        TrainSettings(class_weight="by-magic")
+
+
+def test_alternatives_keep_the_first_suggestion_and_form_a_distribution() -> None:
+    from sudi.intelligence.classify.model import _combine
+
+    rng = np.random.default_rng(0)
+    for k in (2, 3, 7, 40):
+        sharp = rng.dirichlet(np.full(k, 0.3), size=200)
+        smooth = rng.dirichlet(np.full(k, 0.3), size=200)
+        out = _combine(sharp, smooth)
+        rows = np.arange(200)
+        top = sharp.argmax(axis=1)
+        assert np.allclose(out.sum(axis=1), 1.0)
+        assert (out.argmax(axis=1) == top).all()
+        assert np.allclose(out[rows, top], sharp[rows, top])
+        others = out.copy()
+        others[rows, top] = -1.0
+        assert (others.max(axis=1) < out[rows, top]).all()
+        # Where nothing had to be capped, the others are ranked as the smooth model ranks them.
+        plain = smooth.copy()
+        plain[rows, top] = 0.0
+        plain *= (1 - sharp[rows, top])[:, None] / plain.sum(axis=1, keepdims=True)
+        uncapped = plain.max(axis=1) < sharp[rows, top]
+        assert np.allclose(out[uncapped], np.where(np.arange(k) == top[uncapped, None], out[uncapped],
+                                                   plain[uncapped]))
+
+
+def test_files_without_the_alternatives_model_still_load(model: TextClassifier, tmp_path: Path) -> None:
+    assert model.alternatives is not None
+    assert model.manifest["classifier"]["alternatives"]["C"] == 0.1
+    path = tmp_path / "m.sudimodel"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    manifest = json.loads(parts["manifest.json"])
+    del manifest["alternatives_temperature"]
+    with np.load(io.BytesIO(parts["arrays.npz"]), allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files if not name.startswith("alternatives_")}
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    older = tmp_path / "older.sudimodel"
+    with zipfile.ZipFile(older, "w") as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+        zf.writestr("vocabulary.json", parts["vocabulary.json"])
+        zf.writestr("arrays.npz", buffer.getvalue())
+    loaded = load_classifier(older)
+    assert loaded.alternatives is None
+    text = "长安路工厂排放废水，异味很大"
+    a, b = model.predict(text), loaded.predict(text)
+    assert a.label == b.label and a.confidence == pytest.approx(b.confidence)
+    assert sum(loaded.probabilities([text])[0]) == pytest.approx(1.0, abs=1e-5)
+    without = train_classifier(*corpus(20, seed=2), settings=TrainSettings(alternatives_c=None))
+    assert without.alternatives is None and without.manifest["classifier"]["alternatives"] is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -232,9 +233,20 @@ def test_the_public_list_paginates(client: TestClient, world: World) -> None:
     assert second.count('class="case"') == 1
 
 
-def test_only_the_admin_may_change_portal_settings(world: World) -> None:
-    import pytest
+def test_the_public_list_shows_the_newest_cases_up_to_its_limit(client: TestClient, world: World,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "PUBLIC_RESOLVED_LIMIT", 20)
+    with world.session.begin():
+        put_setting(world.session, "public_resolved_list", True)
+    for n in range(23):
+        world.appeal("resolved", title=f"第{n}件已办结")
+    first = client.get("/resolved").text
+    assert "公示最近办结的 20 件" in first and "第 1 / 1 页" not in first and 'rel="next"' not in first
+    assert client.get("/resolved?page=2").status_code == 200
+    assert 'class="case"' not in client.get("/resolved?page=2").text
 
+
+def test_only_the_admin_may_change_portal_settings(world: World) -> None:
     from sudi.core.errors import Forbidden, InvalidInput
 
     with pytest.raises(Forbidden):

@@ -118,3 +118,16 @@ def test_every_landing_queue_and_nav_item_opens_a_workbench_page(client: TestCli
             assert href.startswith("/staff"), href
             assert client.get(href).status_code == 200, (username, href)
         assert 'href="/staff/appeals"' in client.get("/staff").text
+
+
+def test_every_staff_member_reads_the_duty_list(client: TestClient, world: World) -> None:
+    from sudi.directory.service import upsert_matter
+
+    upsert_matter(world.session, world.actor("admin"), code="M-TEST-1", name="占道经营", responsible_unit="cgj",
+                  keywords=["占道", "摆摊"], legal_basis="《城市市容和环境卫生管理条例》第十四条")
+    use_session(client, world, "zjj")
+    home = client.get("/staff").text
+    assert 'href="/staff/matters"' in home and "/api/v1/matters" not in home
+    page = client.get("/staff/matters", params={"q": "摆摊"})
+    assert page.status_code == 200
+    assert "占道经营" in page.text and "第十四条" in page.text and "在系统管理中编辑" not in page.text

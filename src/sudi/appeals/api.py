@@ -77,7 +77,9 @@ def create_appeal(body: AppealCreate, session: SessionDep, actor: ActorDep, resp
     intake = service.create_appeal(session, actor, draft)
     if not intake.created:
         response.status_code = 200
-    return {**_render(session, actor, intake.appeal), "query_code": intake.query_code}
+    appeal = intake.appeal
+    out = appeal_out(appeal, actor=actor, full_phone=service.shows_full_phone(actor, appeal), place=intake.place)
+    return {**out, "query_code": intake.query_code}
 
 
 @router.get("/appeals", summary="诉求列表 / list appeals")
@@ -127,11 +129,33 @@ def routing_suggestions(number: str, session: SessionDep, actor: ActorDep) -> di
     return {"number": appeal.number, "suggestions": service.suggest_routing(session, appeal)}
 
 
+@router.get("/appeals/{number}/smart-suggestions", summary="智能派单建议 / category, type, unit, urgency, duplicates")
+def smart_suggestions(number: str, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from sudi.appeals import smart_dispatch
+    from sudi.directory.service import CENTRE_ROLES
+
+    appeal = service.access_appeal(session, actor, number)
+    out = asdict(smart_dispatch.suggest(session, appeal))
+    if actor.role not in CENTRE_ROLES:  # duplicates may be appeals this user may not see
+        out["duplicates"] = []
+    return {"number": appeal.number, **out}
+
+
 @router.post("/appeals/{number}/actions", summary="执行办理操作 / perform a workflow action")
 def perform_action(number: str, session: SessionDep, actor: ActorDep,
                    body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     appeal = service.perform_action(session, actor, number, body)
     return _render(session, actor, appeal, detail=True)
+
+
+@router.post("/appeals/{number}/reply-check", summary="答复质量检查 / score a draft reply, or the sent one")
+def reply_check(number: str, session: SessionDep, actor: ActorDep,
+                reply: Annotated[str | None, Body(embed=True, max_length=20_000)] = None) -> dict[str, Any]:
+    from sudi.appeals import reply_review
+
+    return reply_review.check_reply(session, actor, number, reply).as_dict()
 
 
 @router.post("/appeals/{number}/attachments", status_code=201, summary="上传照片 / attach a photo")
@@ -193,7 +217,7 @@ def public_submit(body: PublicAppealCreate, session: SessionDep, response: Respo
     intake = service.create_appeal(session, CITIZEN, draft)
     if not intake.created:
         response.status_code = 200
-    return IntakeOut(number=intake.appeal.number, query_code=intake.query_code, state=intake.appeal.state,
+    return IntakeOut(number=intake.number, query_code=intake.query_code, state=intake.state,
                      created=intake.created)
 
 
@@ -237,5 +261,5 @@ def wechat_intake(request: Request, session: SessionDep, response: Response,
     intake = service.create_appeal(session, channel_actor(key.name), draft)
     if not intake.created:
         response.status_code = 200
-    return {"number": intake.appeal.number, "query_code": intake.query_code, "state": intake.appeal.state,
+    return {"number": intake.number, "query_code": intake.query_code, "state": intake.state,
             "created": intake.created}

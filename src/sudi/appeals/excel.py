@@ -399,7 +399,7 @@ class _Importer:
         intake = service.create_appeal(self.session, IMPORT_INTAKE, draft)
         if not intake.created:
             return "skipped", []
-        number = intake.appeal.number
+        number = intake.number
         step = "accept"
         try:
             with clock.frozen_at(received_at):

@@ -166,6 +166,10 @@ class Appeal(Base):
         Index("ix_appeals_received", "received_at", "id"),
         Index("ix_appeals_updated", "updated_at", "id"),
         Index("ix_appeals_created_by", "created_by_id"),
+        # The dashboards' live figures (open, overdue, supervised now) and their lists (the longest
+        # overdue first) read this index alone: at 1,000,000 appeals, visiting the open ones' rows
+        # to read their flags takes about half a second on SQLite (bench/dashboard.py).
+        Index("ix_appeals_live_flags", "state", "is_overdue", "is_supervised", "resolve_due"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -18,6 +18,7 @@ from sudi.appeals.models import (
     AppealEvent,
 )
 from sudi.core import clock
+from sudi.directory.geo import PlaceNames
 from sudi.directory.service import Actor
 from sudi.intelligence.pii import mask_phone, mask_text
 
@@ -104,8 +105,15 @@ def deadlines_out(appeal: Appeal) -> dict[str, Any]:
 
 def appeal_out(appeal: Appeal, *, actor: Actor, full_phone: bool, allowed_actions: list[str] | None = None,
                events: list[AppealEvent] | None = None, followers: list[str] | None = None,
-               loop: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+               loop: list[dict[str, Any]] | None = None, place: PlaceNames | None = None) -> dict[str, Any]:
+    """``place``: the grid, town and community names when the caller has them at hand (intake)."""
     privileged = full_phone
+    if place is None:
+        place = PlaceNames(
+            grid=appeal.grid.code if appeal.grid else None, grid_name=appeal.grid.name if appeal.grid else None,
+            town=appeal.town.code if appeal.town else None, town_name=appeal.town.name if appeal.town else None,
+            community=appeal.community.code if appeal.community else None,
+            community_name=appeal.community.name if appeal.community else None)
     text = (lambda s: s) if privileged else mask_text
     body: dict[str, Any] = {
         "number": appeal.number,
@@ -121,12 +129,8 @@ def appeal_out(appeal: Appeal, *, actor: Actor, full_phone: bool, allowed_action
                       "full_name": appeal.category.full_name} if appeal.category else None),
         "matter": ({"code": appeal.matter.code, "name": appeal.matter.name} if appeal.matter else None),
         "address": appeal.address, "lat": appeal.lat, "lon": appeal.lon,
-        "grid": appeal.grid.code if appeal.grid else None,
-        "grid_name": appeal.grid.name if appeal.grid else None,
-        "town": appeal.town.code if appeal.town else None,
-        "town_name": appeal.town.name if appeal.town else None,
-        "community": appeal.community.code if appeal.community else None,
-        "community_name": appeal.community.name if appeal.community else None,
+        "grid": place.grid, "grid_name": place.grid_name, "town": place.town, "town_name": place.town_name,
+        "community": place.community, "community_name": place.community_name,
         "citizen": {"name": appeal.citizen_name,
                     "phone": appeal.citizen_phone if privileged else mask_phone(appeal.citizen_phone),
                     "anonymous": appeal.is_anonymous},

@@ -15,13 +15,16 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
-from sudi.appeals import policy
+from sudi.appeals import policy, smart_dispatch
 from sudi.appeals.models import (
     OPEN_STATES,
     STATE_LABELS,
@@ -41,10 +44,10 @@ from sudi.core import auth, clock
 from sudi.core.db import transaction
 from sudi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sudi.core.models import cached_setting, get_setting, put_setting
-from sudi.directory.geo import locate_point
+from sudi.directory.geo import PlaceNames, grid_place_names, locate_point
 from sudi.directory.models import Grid, Matter, Role, Unit, User
 from sudi.directory.service import CENTRE_ROLES, UNIT_ROLES, Actor, get_matter_by_code, get_unit_by_code
-from sudi.intelligence.pii import mask_text
+from sudi.intelligence.pii import mask_text, personal_data_kinds
 
 # ---------------------------------------------------------------- roles
 
@@ -117,11 +120,54 @@ class AppealDraft:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
 class Intake:
-    appeal: Appeal
-    query_code: str
-    created: bool  # False when an idempotency key or external reference matched an existing appeal
+    """What intake answers: the number and query code at once, the full appeal only when asked for.
+
+    Intake writes with two prepared Core inserts rather than the ORM's unit of work (it is the
+    busiest write of the system); a face that renders the whole appeal loads it with ``appeal``.
+    """
+
+    __slots__ = ("_appeal", "_row", "_session", "appeal_id", "created", "number", "query_code", "state")
+
+    def __init__(self, session: Session, appeal_id: int, number: str, state: str, query_code: str,
+                 created: bool, *, appeal: Appeal | None = None, row: Any = None) -> None:
+        self._session = session
+        self.appeal_id = appeal_id
+        self.number = number
+        self.state = state
+        self.query_code = query_code
+        self.created = created  # False when an idempotency key or external reference matched an existing appeal
+        self._appeal = appeal
+        self._row = row
+
+    @property
+    def appeal(self) -> Appeal:
+        if self._appeal is None:
+            self._appeal = _appeal_from_row(self._session, self._row)
+        return self._appeal
+
+    @property
+    def place(self) -> PlaceNames | None:
+        """The grid, town and community names to show with the new appeal (cached, no read; intake
+        takes town and community from the grid). None when it has no grid."""
+        grid_id = self._appeal.grid_id if self._appeal is not None else self._row[Appeal.__table__.c.grid_id]
+        return grid_place_names(self._session, grid_id) if grid_id is not None else None
+
+
+def _appeal_from_row(session: Session, row: Any) -> Appeal:
+    """The new appeal as a persistent object, built from the row its insert returned: no read.
+
+    Its many-to-one relations load through the session's identity map (category and matter are
+    already there) or by primary key; a new appeal has no helpers or photos, so those are empty.
+    """
+    appeal = Appeal()
+    for attribute, column in _APPEAL_COLUMNS:
+        set_committed_value(appeal, attribute, row[column])
+    make_transient_to_detached(appeal)
+    session.add(appeal)
+    set_committed_value(appeal, "assisting", [])
+    set_committed_value(appeal, "attachments", [])
+    return appeal
 
 
 def _clean_text(value: str | None, field_name: str, zh: str, limit: int, *, required: bool = True) -> str:
@@ -161,15 +207,26 @@ def ensure_secret(session: Session) -> None:
             put_setting(session, "secret_key", secrets.token_urlsafe(32))
 
 
+_number_upserts: dict[str, Any] = {}
+
+
+def _number_upsert(dialect: str) -> Any:
+    """The day's counter as one upsert; built once per dialect because intake runs it every time."""
+    statement = _number_upserts.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (insert(NumberSequence).values(day_key=bindparam("day_key"), last=1)
+                     .on_conflict_do_update(index_elements=["day_key"], set_={"last": NumberSequence.last + 1})
+                     .returning(NumberSequence.last))
+        _number_upserts[dialect] = statement
+    return statement
+
+
 def _next_number(session: Session, received_at: datetime) -> str:
     prefix = str(cached_setting(session, "number_prefix", "YC", ttl_s=30))
-    day = clock.local(received_at).strftime("%Y%m%d")
-    key = prefix + day
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    upsert = insert(NumberSequence).values(day_key=key, last=1).on_conflict_do_update(
-        index_elements=["day_key"], set_={"last": NumberSequence.last + 1})
-    last = session.execute(upsert.returning(NumberSequence.last)).scalar_one()
+    key = prefix + clock.local(received_at).strftime("%Y%m%d")
+    connection = session.connection()
+    last = connection.execute(_number_upsert(connection.dialect.name), {"day_key": key}).scalar_one()
     return f"{key}-{last:05d}"
 
 
@@ -223,16 +280,13 @@ def create_appeal(session: Session, actor: Actor, draft: AppealDraft) -> Intake:
         with transaction(session):
             for key_column, key in ((Appeal.idempotency_key, idempotency_key), (Appeal.external_ref, external_ref)):
                 if key:
-                    existing = session.scalar(select(Appeal).where(key_column == key))
-                    if existing is not None:
-                        if (existing.title, existing.content) != (title, content):
-                            raise Conflict("该请求标识已用于另一件诉求", "this idempotency key or reference was used "
-                                           "for a different appeal", field="idempotency_key")
-                        return Intake(existing, query_code_for(session, existing.number), created=False)
+                    replay = _replayed_intake(session, key_column, key, title, content)
+                    if replay is not None:
+                        return replay
             category = _resolve_category(session, draft.category)
             matter = get_matter_by_code(session, draft.matter) if draft.matter else None
             placement = (locate_point(session, draft.lat, draft.lon)
-                     if draft.lat is not None and draft.lon is not None else None)
+                         if draft.lat is not None and draft.lon is not None else None)
             grid_id = placement.grid_id if placement else None
             if grid_id is None and actor.role == Role.grid_worker:
                 grid_id = actor.grid_id
@@ -243,33 +297,64 @@ def create_appeal(session: Session, actor: Actor, draft: AppealDraft) -> Intake:
                 if grid is not None:
                     town_id, community_id = grid.town_unit_id, grid.community_unit_id
             number = _next_number(session, received_at)
-            appeal = Appeal(
-                number=number, state=State.received.value, channel=channel, appeal_type=appeal_type,
-                urgency=urgency, appeal_kind=kind, title=title, content=content,
-                category=category, matter=matter,
-                address=address, lat=draft.lat, lon=draft.lon, grid_id=grid_id, town_unit_id=town_id,
-                community_unit_id=community_id,
-                citizen_name="" if draft.is_anonymous else draft.citizen_name.strip()[:64],
-                citizen_phone="" if draft.is_anonymous else phone, citizen_key=draft.citizen_key[:128],
-                is_anonymous=draft.is_anonymous, received_at=received_at, external_ref=external_ref,
-                idempotency_key=idempotency_key, created_by_id=actor.id, updated_at=clock.now(),
-                # A new appeal has none of these; saying so spares the reply a query for each.
-                assisting=[], attachments=[], lead_unit=None, coordinator=None, master=None,
-            )
-            session.add(appeal)
-            session.flush()
-            _append_event(session, appeal, actor, "create", None, State.received.value,
-                          data={"channel": channel, **draft.extra}, public_note="诉求已提交",
-                          at=received_at)
-            return Intake(appeal, query_code_for(session, number), created=True)
+            connection = session.connection()
+            row = connection.execute(_INSERT_APPEAL, {
+                "number": number, "state": State.received.value, "channel": channel,
+                "appeal_type": appeal_type, "urgency": urgency, "appeal_kind": kind, "title": title,
+                "content": content, "category_id": category.id if category else None,
+                "matter_id": matter.id if matter else None, "address": address, "lat": draft.lat,
+                "lon": draft.lon, "grid_id": grid_id, "town_unit_id": town_id, "community_unit_id": community_id,
+                "citizen_name": "" if draft.is_anonymous else draft.citizen_name.strip()[:64],
+                "citizen_phone": "" if draft.is_anonymous else phone, "citizen_key": draft.citizen_key[:128],
+                "is_anonymous": draft.is_anonymous, "received_at": received_at, "external_ref": external_ref,
+                "idempotency_key": idempotency_key, "created_by_id": actor.id, "updated_at": clock.now(),
+            }).one()._mapping
+            appeal_id = row[Appeal.__table__.c.id]
+            connection.execute(_INSERT_EVENT, {
+                "appeal_id": appeal_id, "at": received_at, "action": "create", "from_state": None,
+                "to_state": State.received.value, "actor_id": actor.id, "actor_name": actor.name,
+                "actor_role": actor.role, "actor_unit_id": actor.unit_id, "unit_id": None, "comment": "",
+                "data": {"channel": channel, **draft.extra, **_personal_data_note(title, content, address)},
+                "public_note": "诉求已提交",
+            })
+            smart_dispatch.after_intake(session, number, actor, channel=channel)  # free unless auto-dispatch is on
+            # Auto-dispatch, when it ran, loaded and moved the appeal: that object is the answer.
+            moved = session.identity_map.get(identity_key(Appeal, appeal_id))
+            return Intake(session, appeal_id, number, moved.state if moved else State.received.value,
+                          query_code_for(session, number), created=True, appeal=moved, row=row)
     except IntegrityError:
         # The same key twice at the same moment (a double click; PostgreSQL lets both look before
         # either inserts): the loser's insert hits the unique index, and the winner's appeal is the answer.
         for key_column, key in ((Appeal.idempotency_key, idempotency_key), (Appeal.external_ref, external_ref)):
-            existing = session.scalar(select(Appeal).where(key_column == key)) if key else None
-            if existing is not None and (existing.title, existing.content) == (title, content):
-                return Intake(existing, query_code_for(session, existing.number), created=False)
+            replay = _replayed_intake(session, key_column, key, title, content) if key else None
+            if replay is not None:
+                return replay
         raise
+
+
+# Intake's two writes, prepared once: Core inserts skip the ORM's unit of work (and its flush
+# bookkeeping), which is most of what registering an appeal used to cost.
+_APPEAL_COLUMNS = tuple((prop.key, prop.columns[0]) for prop in sa_inspect(Appeal).column_attrs)
+_INSERT_APPEAL = insert(Appeal).returning(*(column for _, column in _APPEAL_COLUMNS))
+_INSERT_EVENT = insert(AppealEvent)
+
+
+def _personal_data_note(*texts: str) -> dict[str, list[str]]:
+    """The kinds of personal data the citizen wrote into the appeal, kept on its create event."""
+    kinds = personal_data_kinds("\n".join(texts))
+    return {"personal_data": kinds} if kinds else {}
+
+
+def _replayed_intake(session: Session, key_column: Any, key: str, title: str, content: str) -> Intake | None:
+    """The appeal an idempotency key or external reference already registered, if any."""
+    existing = session.scalar(select(Appeal).where(key_column == key))
+    if existing is None:
+        return None
+    if (existing.title, existing.content) != (title, content):
+        raise Conflict("该请求标识已用于另一件诉求", "this idempotency key or reference was used "
+                       "for a different appeal", field="idempotency_key")
+    return Intake(session, existing.id, existing.number, existing.state, query_code_for(session, existing.number),
+                  created=False, appeal=existing)
 
 
 # ---------------------------------------------------------------- visibility
@@ -803,6 +888,9 @@ def _apply(session: Session, actor: Actor, appeal: Appeal, action: str, payload:
     if action == "resolve":
         session.flush()
         _finish_followers(session, appeal, actor)
+        from sudi.appeals.reply_review import record_sent_reply  # it imports this module
+
+        record_sent_reply(session, appeal)
     return appeal
 
 
@@ -1078,17 +1166,26 @@ def public_resolved_enabled(session: Session) -> bool:
     return get_setting(session, PUBLIC_RESOLVED_LIST_KEY, False) is True
 
 
+# The public list shows the newest cases only: nobody pages through a year of them, and counting
+# every resolved appeal of a large district on each visit is what made the page slow.
+PUBLIC_RESOLVED_LIMIT = 1000
+
+
 def public_resolved_appeals(session: Session, *, page: int = 1, page_size: int = 20
                             ) -> tuple[list[PublicCase], int]:
     """已办结诉求公示, newest first; only when the admin enabled it. 举报 are never listed, nor
-    duplicates merged into another appeal."""
+    duplicates merged into another appeal. The count stops at ``PUBLIC_RESOLVED_LIMIT`` + 1 (a
+    count above the limit means "more than the limit"); pages end at the limit."""
     if not public_resolved_enabled(session):
         raise NotFound("未开放已办结诉求公示", "the public list of resolved appeals is not enabled")
     if page < 1 or not 1 <= page_size <= 100:
         raise InvalidInput("分页参数无效", "page must be >= 1 and page_size 1..100", field="page")
     query = select(Appeal).where(Appeal.state.in_(_PUBLIC_DONE), Appeal.reply.is_not(None),
                                  Appeal.appeal_type != AppealType.report.value, Appeal.master_id.is_(None))
-    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    total = int(session.scalar(select(func.count()).select_from(
+        query.with_only_columns(Appeal.id).limit(PUBLIC_RESOLVED_LIMIT + 1).subquery())) or 0)
+    if (page - 1) * page_size >= PUBLIC_RESOLVED_LIMIT:
+        return [], total
     rows = session.scalars(query.order_by(Appeal.resolved_at.desc(), Appeal.id.desc())
                            .limit(page_size).offset((page - 1) * page_size)
                            .options(selectinload(Appeal.category), selectinload(Appeal.town),

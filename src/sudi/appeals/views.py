@@ -23,7 +23,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from sudi.appeals import policy, service
+from sudi.appeals import policy, service, smart_dispatch
 from sudi.appeals.models import (
     APPEAL_TYPE_LABELS,
     CHANNEL_LABELS,
@@ -39,7 +39,7 @@ from sudi.deps import SessionDep, SettingsDep
 from sudi.directory.geo import locate_point, territory_geojson
 from sudi.directory.models import Role
 from sudi.directory.service import CITIZEN, Actor
-from sudi.intelligence.pii import mask_phone, mask_text
+from sudi.intelligence.pii import PERSONAL_DATA_LABELS, mask_phone, mask_text, personal_data_kinds
 from sudi.web.forms import GENERAL, Form, new_form_key
 from sudi.web.navigation import queues_for
 from sudi.web.security import StaffDep, require_roles
@@ -204,7 +204,7 @@ async def submit(request: Request, session: SessionDep, settings: SettingsDep) -
                                                max_count=settings.max_attachments_per_appeal)
                     except SudiError as exc:
                         failed.append(f"{filename[:100]}：{exc.message_zh}")
-            return render(request, "portal/submitted.html", number=intake.appeal.number,
+            return render(request, "portal/submitted.html", number=intake.number,
                           query_code=intake.query_code, repeated=not intake.created, failed_photos=failed,
                           photos=len(photos) - len(failed) if intake.created else 0)
     if photos and not form.errors.get("photos"):
@@ -335,9 +335,10 @@ def resolved(request: Request, session: SessionDep, page: str = "1") -> Response
     number = int(page) if page.isdigit() and 0 < len(page) <= 6 else 1
     page_size = 20
     cases, total = service.public_resolved_appeals(session, page=max(number, 1), page_size=page_size)
-    pages = max(1, math.ceil(total / page_size))
+    limit = service.PUBLIC_RESOLVED_LIMIT
+    pages = max(1, math.ceil(min(total, limit) / page_size))
     return render(request, "portal/resolved.html", cases=cases, total=total, page=number, pages=pages,
-                  type_labels=APPEAL_TYPE_LABELS)
+                  more=total > limit, limit=limit, type_labels=APPEAL_TYPE_LABELS)
 
 
 # ---------------------------------------------------------------- staff landing
@@ -472,6 +473,8 @@ def staff_appeals(request: Request, session: SessionDep,
             received_to=_date_bound(values["date_to"], "date_to", end=True), text=values["q"] or None, sort=sort)
         found, total = service.list_appeals(session, actor, flt, page=page, page_size=page_size)
         items = [_row(actor, appeal) for appeal in found]
+        if preset is not None and preset.key == "dispatch":
+            smart_dispatch.annotate_queue(session, found, items)
     except SudiError as exc:
         error = exc.message_zh
     query: list[tuple[str, str]] = [("state", s) for s in states]
@@ -611,6 +614,7 @@ def _detail_page(request: Request, session: Any, actor: Actor, appeal: Any, *, s
     context: dict[str, Any] = dict(
         appeal=appeal, full_phone=full, title=appeal.title if full else mask_text(appeal.title),
         content=appeal.content if full else mask_text(appeal.content),
+        personal_data=[PERSONAL_DATA_LABELS[k] for k in personal_data_kinds(f"{appeal.title}\n{appeal.content}")],
         phone=appeal.citizen_phone if full else mask_phone(appeal.citizen_phone),
         events=events, loop=service.closed_loop(events), followers=service.followers_of(session, appeal),
         allowed=allowed, forms=forms, failed=failed, done=done, suggestions=suggestions,
@@ -621,6 +625,8 @@ def _detail_page(request: Request, session: Any, actor: Actor, appeal: Any, *, s
         satisfaction_choices=SATISFACTION_CHOICES, calendar=policy.work_calendar(session),
         units=[], unit_groups={}, towns=[], grids=[], categories=[])
     context.update(options)
+    context["smart"] = (smart_dispatch.suggest(session, appeal, routing=suggestions if routing else None)
+                        if routing or "accept" in allowed else None)
     context["unit_names"] = {u.code: u.name for u in context["units"]}
     return render(request, "staff/appeal.html", status_code=status_code, ctx=context, **context)
 
@@ -649,6 +655,8 @@ async def staff_action(request: Request, number: str, action: str, session: Sess
         form.service_error(exc)
         appeal = service.access_appeal(session, actor, number)
         return _detail_page(request, session, actor, appeal, status_code=exc.status, failed=action, form=form)
+    if action in ("dispatch", "rule"):  # a unit other than the suggested one is a correction: a training label
+        smart_dispatch.note_dispatch(session, actor, appeal.number)
     return RedirectResponse(f"/staff/appeals/{appeal.number}?done={action}#result", status_code=303)
 
 
@@ -701,7 +709,7 @@ async def intake_submit(request: Request, session: SessionDep,
         except SudiError as exc:
             form.service_error(exc)
         else:
-            return render(request, "staff/intake_done.html", number=intake.appeal.number,
+            return render(request, "staff/intake_done.html", number=intake.number,
                           query_code=intake.query_code, repeated=not intake.created)
     return _intake_page(request, form, status_code=422)
 
@@ -776,7 +784,7 @@ async def patrol_submit(request: Request, session: SessionDep, settings: Setting
                     service.add_attachment(session, actor, intake.appeal, filename=filename, data=content,
                                            media_dir=settings.media_dir, max_bytes=settings.max_upload_bytes,
                                            max_count=settings.max_attachments_per_appeal)
-            return RedirectResponse(f"/staff/appeals/{intake.appeal.number}?done=create#result", status_code=303)
+            return RedirectResponse(f"/staff/appeals/{intake.number}?done=create#result", status_code=303)
     if photos and not form.errors.get("photos"):
         form.error("photos", "出于安全原因，浏览器不会保留已选的照片，请重新选择")
     return _patrol_page(request, session, actor, settings, form, status_code=422)
@@ -797,3 +805,10 @@ def patrol_markers(session: SessionDep,
               "state_label": STATE_LABELS.get(a.state, a.state), "lat": a.lat, "lon": a.lon}  # type: ignore[call-overload]
              for a in found if a.lat is not None and a.lon is not None]
     return JSONResponse({"items": items}, headers={"Cache-Control": "no-store"})
+
+
+from sudi.appeals.reply_review_views import router as reply_review_router  # noqa: E402  (reply quality)
+from sudi.appeals.smart_dispatch_views import router as smart_dispatch_router  # noqa: E402  (its pages)
+
+staff_router.include_router(smart_dispatch_router)
+staff_router.include_router(reply_review_router)

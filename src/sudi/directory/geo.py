@@ -7,6 +7,7 @@ process keeps an STRtree over the grids and rebuilds it only when the stored gri
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ import shapely
 from shapely.geometry import Point, mapping, shape
 from shapely.strtree import STRtree
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from sudi.core.models import cached_setting
 from sudi.directory.models import Grid, Unit
@@ -66,6 +67,42 @@ def locate_point(session: Session, lat: float, lon: float) -> Placement | None:
     return cached[1].locate(lat, lon)
 
 
+@dataclass(frozen=True, slots=True)
+class PlaceNames:
+    """The codes and names of an appeal's grid, town and community, as every view shows them."""
+
+    grid: str | None = None
+    grid_name: str | None = None
+    town: str | None = None
+    town_name: str | None = None
+    community: str | None = None
+    community_name: str | None = None
+
+
+PLACE_NAMES_TTL_S = 30.0  # a renamed unit shows under its new name within this time in other processes
+_place_names: dict[str, tuple[float, Any, dict[int, PlaceNames]]] = {}
+
+
+def grid_place_names(session: Session, grid_id: int) -> PlaceNames | None:
+    """What intake shows for the grid a point fell in, without loading the grid and its units."""
+    key = str(session.get_bind().engine.url)
+    version = cached_setting(session, GRID_VERSION_KEY, 0)
+    cached = _place_names.get(key)
+    if cached is None or cached[1] != version or cached[0] < time.monotonic():
+        town, community = aliased(Unit), aliased(Unit)
+        rows = session.execute(
+            select(Grid.id, Grid.code, Grid.name, town.code, town.name, community.code, community.name)
+            .join(town, town.id == Grid.town_unit_id).outerjoin(community, community.id == Grid.community_unit_id)
+        ).all()
+        cached = (time.monotonic() + PLACE_NAMES_TTL_S, version, {r[0]: PlaceNames(*r[1:]) for r in rows})
+        _place_names[key] = cached
+    return cached[2].get(grid_id)
+
+
+def forget_place_names() -> None:
+    _place_names.clear()
+
+
 _TERRITORY_TOLERANCE = 0.0003  # degrees, about 30 m: plenty for a town outline on a phone screen
 _territory: dict[str, tuple[Any, dict[str, Any]]] = {}
 
@@ -115,3 +152,4 @@ def _feature(geom: Any, **properties: Any) -> dict[str, Any]:
 def forget_grid_index() -> None:
     _cache.clear()
     _territory.clear()
+    _place_names.clear()

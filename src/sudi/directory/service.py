@@ -10,17 +10,18 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from shapely.geometry import shape
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from sudi.core import auth, clock
 from sudi.core.db import transaction
 from sudi.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from sudi.core.models import AuditEntry, get_setting, put_setting, record_audit
+from sudi.directory import geo
 from sudi.directory.geo import GRID_VERSION_KEY
 from sudi.directory.models import ApiKey, ApiToken, Grid, Matter, Role, Unit, UnitKind, User
 
@@ -116,6 +117,7 @@ def update_unit(session: Session, actor: Actor, code: str, **changes: Any) -> Un
         before = {k: getattr(unit, k) for k in changes}
         for key, value in changes.items():
             setattr(unit, key, value)
+        geo.forget_place_names()
         record_audit(session, actor_id=actor.id, actor_name=actor.username, action="update_unit",
                      object_type="unit", object_id=code, before=before, after=changes)
     return unit
@@ -227,6 +229,7 @@ def set_user_password(session: Session, actor: Actor, username: str, password: s
             raise NotFound(f"没有用户 {username}", f"no user {username!r}")
         user.password_hash = auth.hash_password(password)
         session.query(ApiToken).filter(ApiToken.user_id == user.id).delete()
+        forget_cached_actors()
         record_audit(session, actor_id=actor.id, actor_name=actor.username, action="set_password",
                      object_type="user", object_id=username)
 
@@ -238,6 +241,7 @@ def update_user(session: Session, actor: Actor, username: str, *, role: str | No
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
             raise NotFound(f"没有用户 {username}", f"no user {username!r}")
+        forget_cached_actors()
         if actor.id == user.id and (is_active is False or (role and role != user.role)):
             raise Forbidden("不能停用自己或修改自己的角色", "you cannot disable yourself or change your own role")
         changes: dict[str, Any] = {}
@@ -311,6 +315,7 @@ def issue_token(session: Session, username: str, password: str, *, lifetime_hour
 
 
 def revoke_token(session: Session, token: str) -> None:
+    forget_cached_actors()
     with transaction(session):
         session.query(ApiToken).filter(ApiToken.token_digest == auth.digest(token)).delete()
 
@@ -321,6 +326,44 @@ def user_for_token(session: Session, token: str) -> User:
     if row is None or row.expires_at < clock.now() or not row.user.is_active:
         raise NotAuthenticated("登录已失效，请重新登录", "invalid or expired token")
     return row.user
+
+
+_TOKEN_ACTOR = (
+    select(User.id, User.username, User.full_name, User.role, User.unit_id, Unit.path, User.grid_id,
+           User.is_active, ApiToken.expires_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .outerjoin(Unit, Unit.id == User.unit_id)
+    .where(ApiToken.token_digest == bindparam("digest"))
+)
+
+
+# Every API call starts by finding its actor; a client sends the same token many times a second.
+# Like cached settings, an entry lives a few seconds: a change made in this process (log-out, a
+# user switched off, a new role or password) empties the cache at once, one made by another
+# process is seen within the TTL.
+ACTOR_CACHE_TTL_S = 5.0
+_actor_cache: dict[tuple[str, str], tuple[float, datetime, Actor]] = {}
+
+
+def forget_cached_actors() -> None:
+    _actor_cache.clear()
+
+
+def actor_for_token(session: Session, token: str) -> Actor:
+    """The actor behind a bearer token (one row, or the cache)."""
+    digest = auth.digest(token)
+    key = (str(session.get_bind().engine.url), digest)
+    hit = _actor_cache.get(key)
+    if hit is not None and hit[0] > time.monotonic() and hit[1] > clock.now():
+        return hit[2]
+    row = session.execute(_TOKEN_ACTOR, {"digest": digest}).one_or_none()
+    if row is None or row.expires_at < clock.now() or not row.is_active:
+        _actor_cache.pop(key, None)
+        raise NotAuthenticated("登录已失效，请重新登录", "invalid or expired token")
+    actor = Actor(id=row.id, username=row.username, name=row.full_name, role=row.role, unit_id=row.unit_id,
+                  unit_path=row.path, grid_id=row.grid_id)
+    _actor_cache[key] = (time.monotonic() + ACTOR_CACHE_TTL_S, row.expires_at, actor)
+    return actor
 
 
 def create_api_key(session: Session, actor: Actor, *, name: str, channel: str = "app",
@@ -362,7 +405,8 @@ def api_key_for(session: Session, key: str | None) -> ApiKey:
 
 def find_users(session: Session, *, role: str | None = None, unit_id: int | None = None,
                search: str | None = None, limit: int = 200) -> Sequence[User]:
-    query = select(User).order_by(User.username).limit(limit)
+    query = (select(User).order_by(User.username).limit(limit)
+             .options(selectinload(User.unit), selectinload(User.grid)))  # every user list shows both
     if role:
         query = query.where(User.role == role)
     if unit_id:
@@ -415,7 +459,9 @@ def get_matter_by_code(session: Session, code: str) -> Matter:
 
 
 def list_matters(session: Session, *, unit_id: int | None = None, active_only: bool = True) -> Sequence[Matter]:
-    query = select(Matter).order_by(Matter.code)
+    # Every list of matters shows their units: load them with the matters, not one by one.
+    query = (select(Matter).order_by(Matter.code)
+             .options(selectinload(Matter.responsible_unit), selectinload(Matter.assisting_units)))
     if unit_id is not None:
         query = query.where(Matter.responsible_unit_id == unit_id)
     if active_only:

@@ -23,7 +23,14 @@ from sudi.directory.models import ROLE_LABELS, Grid, Matter, Role, Unit, UnitKin
 from sudi.directory.service import Actor
 from sudi.web.forms import Form
 from sudi.web.navigation import home_for
-from sudi.web.security import SESSION_COOKIE, OptionalStaffDep, end_session, require_roles, start_session
+from sudi.web.security import (
+    SESSION_COOKIE,
+    OptionalStaffDep,
+    StaffDep,
+    end_session,
+    require_roles,
+    start_session,
+)
 from sudi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -675,14 +682,28 @@ def _split_words(text: str) -> list[str]:
                         .replace(";", ",").split(",")) if w]
 
 
-@admin.get("/matters")
-def matters_page(request: Request, session: SessionDep, actor: AdminDep, q: str = "", unit: str = "") -> Response:
+def _matching_matters(session: Session, q: str, unit: str, *, active_only: bool) -> list[Matter]:
     unit_row = session.scalar(select(Unit).where(Unit.code == unit)) if unit else None
-    matters = service.list_matters(session, unit_id=unit_row.id if unit_row else None, active_only=False)
+    matters = list(service.list_matters(session, unit_id=unit_row.id if unit_row else None, active_only=active_only))
     needle = q.strip().lower()
     if needle:
         matters = [m for m in matters if needle in m.code.lower() or needle in m.name.lower()
                    or any(needle in str(k).lower() for k in m.keywords or [])]
+    return matters
+
+
+@router.get("/staff/matters")
+def staff_matters_page(request: Request, session: SessionDep, actor: StaffDep, q: str = "",
+                       unit: str = "") -> Response:
+    """The duty list as every staff member reads it: who leads which matter, on what legal basis."""
+    return _page(request, "staff/matters.html", matters=_matching_matters(session, q, unit, active_only=True),
+                 filters=Form(values={"q": q, "unit": unit}), units=_unit_options(session, blank="全部承办单位"),
+                 TERRITORIAL_LABELS=TERRITORIAL_LABELS, is_admin=actor.role == Role.admin)
+
+
+@admin.get("/matters")
+def matters_page(request: Request, session: SessionDep, actor: AdminDep, q: str = "", unit: str = "") -> Response:
+    matters = _matching_matters(session, q, unit, active_only=False)
     return _page(request, "admin/matters.html", matters=matters, filters=Form(values={"q": q, "unit": unit}),
                  units=_unit_options(session, blank="全部承办单位"), TERRITORIAL_LABELS=TERRITORIAL_LABELS,
                  import_form=Form(values={}), report=None)

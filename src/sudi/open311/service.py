@@ -379,4 +379,4 @@ def submit_request(session: Session, params: dict[str, str], attributes: dict[st
         citizen_name=_full_name(first, last), citizen_phone=phone,
         citizen_key=f"open311:{key.id}:{sender}" if sender else "", extra={"open311": submitted})
     intake = appeals.create_appeal(session, channel_actor(key.name), draft)
-    return Submitted(intake.appeal.number, intake.query_code, account_id or None)
+    return Submitted(intake.number, intake.query_code, account_id or None)

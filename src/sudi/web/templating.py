@@ -26,11 +26,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, pass_context
 from markupsafe import Markup, escape
 
 from sudi.appeals.models import (
@@ -162,10 +162,33 @@ def render(request: Request, template: str, *, status_code: int = 200, headers: 
     Pages are never stored by caches by default (they carry a CSRF token and often personal
     data); pass ``headers={"Cache-Control": ...}`` to override.
     """
-    html = env.get_template(template).render({**page_context(request), **context})
+    return _respond(env, request, template, status_code, headers, context)
+
+
+def _respond(environment: Environment, request: Request, template: str, status_code: int,
+             headers: Mapping[str, str] | None, context: dict[str, Any]) -> HTMLResponse:
+    html = environment.get_template(template).render({**page_context(request), **context})
     response = HTMLResponse(html, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+class Renderer(Protocol):
+    def __call__(self, request: Request, template: str, *, status_code: int = 200,
+                 headers: Mapping[str, str] | None = None, **context: Any) -> HTMLResponse: ...
+
+
+def renderer_for(package: str, **filters: Any) -> Renderer:
+    """``render`` for a domain that keeps its templates in its own package (``<package>/templates``):
+    they extend the shared shell (``staff_base.html``, ``_forms.html``), found behind them."""
+    overlay = env.overlay(loader=ChoiceLoader([PackageLoader(package, "templates"), env.loader]))  # type: ignore[list-item]
+    overlay.filters = {**env.filters, **filters}
+
+    def render_page(request: Request, template: str, *, status_code: int = 200,
+                    headers: Mapping[str, str] | None = None, **context: Any) -> HTMLResponse:
+        return _respond(overlay, request, template, status_code, headers, context)
+
+    return render_page
 

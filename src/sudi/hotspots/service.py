@@ -1,0 +1,607 @@
+"""Hotspots in the product: the full recompute, the incremental join, the board's queries, proactive
+governance tasks (主动治理) and the monthly theme (每月一题).
+
+The method is :mod:`sudi.intelligence.hotspots`; this module feeds it the appeals and keeps its
+clusters in the database. Parameters are the admin setting ``hotspot_params``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from sudi.appeals.models import Appeal, AppealEvent, State
+from sudi.core import clock
+from sudi.core.db import transaction
+from sudi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sudi.core.models import get_setting, put_setting, record_audit
+from sudi.directory.models import Grid, Role, Unit
+from sudi.directory.service import Actor
+from sudi.hotspots.models import (
+    GovernanceTask,
+    Hotspot,
+    HotspotKey,
+    HotspotMember,
+    HotspotModel,
+    HotspotStatus,
+    MonthlyTheme,
+    TaskState,
+)
+from sudi.intelligence.hotspots import (
+    AppealText,
+    Cluster,
+    HotspotIndex,
+    HotspotParams,
+    Vocabulary,
+    find_hotspots,
+    fit_vocabulary,
+    growth_of,
+    heat,
+    prepare,
+    summarise,
+)
+
+PARAMS_KEY = "hotspot_params"
+VIEW_ROLES = frozenset({Role.admin, Role.dispatcher, Role.supervisor, Role.leader})
+ASSIGN_ROLES = frozenset({Role.admin, Role.dispatcher, Role.supervisor, Role.leader})
+THEME_ROLES = frozenset({Role.admin, Role.supervisor, Role.leader})
+UNIT_ROLES = frozenset({Role.unit_handler, Role.unit_leader})
+_NEW = 1 << 40   # ids the index gives clusters not yet in the database
+
+
+# ----------------------------------------------------------------------------- parameters
+
+
+def hotspot_params(session: Session) -> HotspotParams:
+    return HotspotParams.from_mapping(get_setting(session, PARAMS_KEY, {}) or {})
+
+
+def set_hotspot_params(session: Session, actor: Actor, values: dict[str, Any]) -> HotspotParams:
+    """Admin: change the method's parameters (thresholds, window, heat weights). Takes effect at the
+    next join; a full recompute applies it to the past."""
+    if actor.role != Role.admin:
+        raise Forbidden("只有管理员可以修改热点参数", "only an admin may change hotspot parameters")
+    current = hotspot_params(session).as_dict()
+    unknown = sorted(set(values) - set(current))
+    if unknown:
+        raise InvalidInput(f"未知的热点参数：{'、'.join(unknown)}",
+                           f"unknown hotspot parameter(s): {', '.join(unknown)}",
+                           field=unknown[0])
+    params = HotspotParams.from_mapping({**current, **values})
+    with transaction(session):
+        put_setting(session, PARAMS_KEY, params.as_dict())
+        record_audit(session, actor_id=actor.id, actor_name=actor.name, action="hotspots.set_params",
+                     object_type="setting", object_id=PARAMS_KEY, before=current, after=params.as_dict())
+    return params
+
+
+# ----------------------------------------------------------------------------- appeals as texts
+
+_COLUMNS = (Appeal.id, Appeal.title, Appeal.content, Appeal.received_at, Appeal.citizen_key, Appeal.citizen_phone,
+            Appeal.grid_id, Appeal.lat, Appeal.lon)
+
+
+def _as_text(row: Any, supports: dict[int, int], grids: dict[int, str]) -> AppealText:
+    grid = grids.get(row.grid_id) if row.grid_id is not None else None
+    return AppealText(str(row.id), row.title or "", row.content or "", row.received_at,
+                      row.citizen_key or row.citizen_phone or "", supports.get(row.id, 0), 0, grid, row.lat, row.lon)
+
+
+def _grid_names(session: Session) -> dict[int, str]:
+    """Grid id → name: the grid is a place, shown by name when an appeal names no other."""
+    return {gid: name for gid, name in session.execute(select(Grid.id, Grid.name))}
+
+
+def _supports(session: Session, ids: Sequence[int] | None = None) -> dict[int, int]:
+    query = (select(AppealEvent.appeal_id, func.count(AppealEvent.id)).where(AppealEvent.action == "support")
+             .group_by(AppealEvent.appeal_id))
+    if ids is not None:
+        if not ids:
+            return {}
+        query = query.where(AppealEvent.appeal_id.in_(list(ids)))
+    return {appeal_id: int(n) for appeal_id, n in session.execute(query)}
+
+
+def _counted() -> Any:
+    return Appeal.state != State.rejected.value   # a rejected appeal is no evidence of a problem
+
+
+# ----------------------------------------------------------------------------- storing clusters
+
+
+def _row_values(cluster: Cluster, vocabulary: Vocabulary, params: HotspotParams, now: datetime) -> dict[str, Any]:
+    summary = summarise(cluster, vocabulary, params, now)
+    return {"status": (HotspotStatus.active if cluster.size >= params.min_size else HotspotStatus.candidate).value,
+            "title": summary.title[:200], "keywords": summary.keywords, "place": summary.place[:128],
+            "place_kind": summary.place_kind[:16], "size": cluster.size, "citizens": summary.citizens,
+            "supports": cluster.supports, "objections": cluster.objections, "first_time": cluster.first_time,
+            "last_time": cluster.last_time, "growth": summary.growth, "heat": summary.heat,
+            "state": cluster.to_state(), "updated_at": now}
+
+
+def _quick_values(cluster: Cluster, params: HotspotParams, now: datetime) -> dict[str, Any]:
+    """A candidate (below the hotspot size) needs no title: the board never shows it."""
+    return {"status": HotspotStatus.candidate.value, "title": (cluster.titles[0] if cluster.titles else "")[:200],
+            "keywords": [], "place": "", "place_kind": "", "size": cluster.size,
+            "citizens": len(cluster.citizens) + cluster.anonymous, "supports": cluster.supports,
+            "objections": cluster.objections, "first_time": cluster.first_time, "last_time": cluster.last_time,
+            "growth": 0.0, "heat": 0.0, "state": cluster.to_state(), "updated_at": now}
+
+
+def _keys_of(cluster: Cluster) -> list[str]:
+    return sorted(k[:96] for k in cluster.keys)
+
+
+def refresh_hotspots(session: Session, *, progress: Callable[[int, int], None] | None = None,
+                     actor: Actor | None = None, workers: int = 1) -> dict[str, Any]:
+    """The full recompute: every appeal through the method again; the stored hotspots are replaced.
+
+    ``workers`` > 1 prepares appeals in forked processes: for the command line, not inside the
+    threaded server.
+
+    Governance tasks and monthly themes keep their snapshot (their link to a replaced hotspot is
+    cleared by the database). Returns counts for the caller to report."""
+    params = hotspot_params(session)
+    now = clock.now()
+    supports = _supports(session)
+    appeals: list[AppealText] = []
+    watermark = 0
+    total = session.scalar(select(func.count(Appeal.id)).where(_counted())) or 0
+    grids = _grid_names(session)
+    for row in session.execute(select(*_COLUMNS).where(_counted()).order_by(Appeal.id)
+                               .execution_options(yield_per=5000)):
+        appeals.append(_as_text(row, supports, grids))
+        watermark = max(watermark, row.id)
+        if progress and len(appeals) % 20000 == 0:
+            progress(len(appeals) // 4, total)
+    vocabulary = fit_vocabulary(appeals, params)
+
+    def step(done: int) -> None:
+        if progress:
+            progress(total // 4 + done * 3 // 4, total)
+
+    _, index = find_hotspots(appeals, params, reference=now, vocabulary=vocabulary, progress=step, top=0,
+                             workers=workers)
+    window = timedelta(days=params.window_days)
+    # Kept: every hotspot, and candidates that can still grow.
+    keep = [c for c in index.all_clusters()
+            if c.size >= params.min_size or (c.last_time is not None and c.last_time >= now - window)]
+    with transaction(session):
+        session.execute(delete(HotspotKey))
+        session.execute(delete(HotspotMember))
+        session.execute(delete(Hotspot))
+        session.execute(delete(HotspotModel))
+        for start in range(0, len(keep), 2000):
+            batch = keep[start:start + 2000]
+            stored = [Hotspot(**(_row_values(c, vocabulary, params, now) if c.size >= params.min_size
+                                 else _quick_values(c, params, now))) for c in batch]
+            session.add_all(stored)
+            session.flush()
+            for cluster, hotspot in zip(batch, stored, strict=True):
+                cluster.id = hotspot.id
+            session.execute(insert(HotspotMember), [
+                {"appeal_id": int(m), "hotspot_id": c.id, "at": t}
+                for c in batch for m, t in zip(c.member_ids, c.times, strict=True)])
+            keys = [{"key": k, "hotspot_id": c.id} for c in batch if c.last_time is not None
+                    and c.last_time >= now - window for k in _keys_of(c)]
+            if keys:
+                session.execute(insert(HotspotKey), keys)
+        session.add(HotspotModel(id=1, vocabulary=vocabulary.as_dict(), watermark=watermark, computed_at=now))
+        who = actor or None
+        record_audit(session, actor_id=who.id if who else None, actor_name=who.name if who else "系统",
+                     action="hotspots.refresh", object_type="hotspots", object_id="all", appeals=len(appeals),
+                     hotspots=sum(1 for c in keep if c.size >= params.min_size))
+    if progress:
+        progress(total, total)
+    return {"appeals": len(appeals), "hotspots": sum(1 for c in keep if c.size >= params.min_size),
+            "candidates": sum(1 for c in keep if c.size < params.min_size), "watermark": watermark}
+
+
+def _load_cluster(session: Session, row: Hotspot) -> Cluster:
+    members = session.execute(select(HotspotMember.appeal_id, HotspotMember.at)
+                              .where(HotspotMember.hotspot_id == row.id).order_by(HotspotMember.at)).all()
+    return Cluster.from_state(row.id, row.state or {}, member_ids=[str(m.appeal_id) for m in members],
+                              times=[m.at for m in members], supports=row.supports, objections=row.objections,
+                              first_time=row.first_time, last_time=row.last_time)
+
+
+def join_new_appeals(session: Session, *, limit: int = 2000) -> int:
+    """The incremental step: appeals that arrived since the last run join (or start) clusters.
+
+    Only the candidate clusters of each appeal are read (by its place, grid, cell and topic keys),
+    so one appeal takes milliseconds whatever the size of the history. Without a model (no full
+    recompute yet) this makes one first. Returns how many appeals were taken in."""
+    model = session.get(HotspotModel, 1)
+    if model is None:
+        return refresh_hotspots(session)["appeals"]
+    params = hotspot_params(session)
+    rows = session.execute(select(*_COLUMNS).where(Appeal.id > model.watermark, _counted())
+                           .order_by(Appeal.id).limit(limit)).all()
+    if not rows:
+        return 0
+    vocabulary = Vocabulary.from_dict(model.vocabulary or {})
+    supports = _supports(session, [r.id for r in rows])
+    now = clock.now()
+    grids = _grid_names(session)
+    with transaction(session):
+        for row in rows:
+            _join_one(session, _as_text(row, supports, grids), vocabulary, params, now)
+        session.execute(update(HotspotModel).where(HotspotModel.id == 1)
+                        .values(watermark=max(r.id for r in rows), joined_at=now))
+    return len(rows)
+
+
+def _join_one(session: Session, appeal: AppealText, vocabulary: Vocabulary, params: HotspotParams,
+              now: datetime) -> int:
+    if session.get(HotspotMember, int(appeal.id)) is not None:
+        return -1
+    item = prepare(appeal, vocabulary, params)
+    window = timedelta(days=params.window_days)
+    keys = list(item.place_keys) + list(item.topic_keys)
+    lookup = [k2 for k in keys for k2 in (_cells(k) if k.startswith("c:") else (k,))]
+    ids = session.scalars(
+        select(HotspotKey.hotspot_id).join(Hotspot, Hotspot.id == HotspotKey.hotspot_id)
+        .where(HotspotKey.key.in_([k[:96] for k in lookup]), Hotspot.last_time >= appeal.time - window,
+               Hotspot.first_time <= appeal.time + window)
+        .order_by(Hotspot.last_time.desc()).limit(4 * params.max_candidates)).all()
+    index = HotspotIndex(vocabulary, params)
+    loaded: dict[int, Hotspot] = {}
+    for row in session.scalars(select(Hotspot).where(Hotspot.id.in_(set(ids)))):
+        loaded[row.id] = row
+        index.load(_load_cluster(session, row))
+    index.next_id = _NEW
+    cluster, _joined = index.add_prepared(item)
+    if cluster.id >= _NEW:
+        values = (_row_values(cluster, vocabulary, params, now) if cluster.size >= params.min_size
+                  else _quick_values(cluster, params, now))
+        row = Hotspot(**values)
+        session.add(row)
+        session.flush()
+        cluster.id = row.id
+    else:
+        row = loaded[cluster.id]
+        values = (_row_values(cluster, vocabulary, params, now) if cluster.size >= params.min_size
+                  else _quick_values(cluster, params, now))
+        for name, value in values.items():
+            setattr(row, name, value)
+    for gone, into in index.merged.items():
+        target = cluster.id if into >= _NEW or into == cluster.id else into
+        session.execute(update(HotspotMember).where(HotspotMember.hotspot_id == gone).values(hotspot_id=target))
+        session.execute(update(GovernanceTask).where(GovernanceTask.hotspot_id == gone).values(hotspot_id=target))
+        session.execute(update(MonthlyTheme).where(MonthlyTheme.hotspot_id == gone).values(hotspot_id=target))
+        session.execute(delete(HotspotKey).where(HotspotKey.hotspot_id == gone))
+        session.execute(delete(Hotspot).where(Hotspot.id == gone))
+    session.add(HotspotMember(appeal_id=int(appeal.id), hotspot_id=cluster.id, at=appeal.time))
+    have = set(session.scalars(select(HotspotKey.key).where(HotspotKey.hotspot_id == cluster.id)))
+    for key in _keys_of(cluster):
+        if key not in have:
+            session.add(HotspotKey(key=key, hotspot_id=cluster.id))
+    session.flush()
+    return cluster.id
+
+
+def _cells(key: str) -> list[str]:
+    x, y = (int(v) for v in key[2:].split(","))
+    return [f"c:{x + dx},{y + dy}" for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+
+
+def rescore_hotspots(session: Session) -> int:
+    """Heat fades and growth changes with time: recompute both (and supports) for the live hotspots."""
+    params = hotspot_params(session)
+    now = clock.now()
+    horizon = now - timedelta(days=4 * params.half_life_days)
+    rows = session.scalars(select(Hotspot).where(Hotspot.status == HotspotStatus.active.value,
+                                                 Hotspot.last_time >= horizon)).all()
+    if not rows:
+        return 0
+    times: dict[int, list[datetime]] = defaultdict(list)
+    members: dict[int, list[int]] = defaultdict(list)
+    for hotspot_id, appeal_id, at in session.execute(
+            select(HotspotMember.hotspot_id, HotspotMember.appeal_id, HotspotMember.at)
+            .where(HotspotMember.hotspot_id.in_([r.id for r in rows]))):
+        times[hotspot_id].append(at)
+        members[hotspot_id].append(appeal_id)
+    supports = _supports(session, [a for ids in members.values() for a in ids])
+    with transaction(session):
+        for row in rows:
+            row.supports = sum(supports.get(a, 0) for a in members[row.id])
+            row.growth = round(growth_of(times[row.id], now, params.growth_days), 3)
+            row.heat = round(heat(appeals=row.size, citizens=row.citizens, supports=row.supports,
+                                  objections=row.objections, growth=row.growth,
+                                  age_days=(now - row.last_time).total_seconds() / 86400.0, params=params), 4)
+    return len(rows)
+
+
+def run_periodic(session: Session) -> int:
+    """The server's job: join the appeals that arrived, then refresh the heat of the live hotspots."""
+    joined = join_new_appeals(session)
+    rescore_hotspots(session)
+    return joined
+
+
+# ----------------------------------------------------------------------------- the board
+
+
+def _require(actor: Actor, roles: frozenset[str], zh: str, en: str) -> None:
+    if actor.role not in roles:
+        raise Forbidden(zh, en)
+
+
+def list_hotspots(session: Session, actor: Actor, *, top: int = 30, q: str | None = None) -> Sequence[Hotspot]:
+    _require(actor, VIEW_ROLES, "您的角色无权查看热点", "your role may not view hotspots")
+    query = select(Hotspot).where(Hotspot.status == HotspotStatus.active.value)
+    if q:
+        like = f"%{q.strip()[:50]}%"
+        query = query.where(Hotspot.title.like(like) | Hotspot.place.like(like))
+    return session.scalars(query.order_by(Hotspot.heat.desc(), Hotspot.size.desc(), Hotspot.id)
+                           .limit(max(1, min(top, 200)))).all()
+
+
+def access_hotspot(session: Session, actor: Actor, hotspot_id: int) -> Hotspot:
+    _require(actor, VIEW_ROLES, "您的角色无权查看热点", "your role may not view hotspots")
+    row = session.get(Hotspot, hotspot_id)
+    if row is None:
+        raise NotFound("热点不存在（可能已在重算后合并或更新）", f"hotspot {hotspot_id} not found (it may have been "
+                       "recomputed)")
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class MemberAppeal:
+    id: int
+    number: str
+    title: str
+    received_at: datetime
+    state: str
+    lat: float | None
+    lon: float | None
+
+
+def hotspot_members(session: Session, hotspot: Hotspot, *, limit: int = 500) -> list[MemberAppeal]:
+    rows = session.execute(select(Appeal.id, Appeal.number, Appeal.title, Appeal.received_at, Appeal.state,
+                                  Appeal.lat, Appeal.lon)
+                           .join(HotspotMember, HotspotMember.appeal_id == Appeal.id)
+                           .where(HotspotMember.hotspot_id == hotspot.id)
+                           .order_by(Appeal.received_at).limit(limit)).all()
+    return [MemberAppeal(*r) for r in rows]
+
+
+def timeline(session: Session, hotspot_ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
+    """Appeals per day (district time) of each hotspot, for the board's chart."""
+    out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    if hotspot_ids:
+        for hotspot_id, at in session.execute(select(HotspotMember.hotspot_id, HotspotMember.at)
+                                              .where(HotspotMember.hotspot_id.in_(list(hotspot_ids)))):
+            out[hotspot_id][clock.local(at).date().isoformat()] += 1
+    return {h: sorted(days.items()) for h, days in out.items()}
+
+
+def map_points(session: Session, hotspot_ids: Sequence[int], *, per_hotspot: int = 300) -> list[dict[str, Any]]:
+    """Member points (the appeal's own point, else its grid's centre) for the board's map."""
+    if not hotspot_ids:
+        return []
+    rows = session.execute(select(HotspotMember.hotspot_id, Appeal.number, Appeal.lat, Appeal.lon,
+                                  Grid.centre_lat, Grid.centre_lon)
+                           .join(Appeal, Appeal.id == HotspotMember.appeal_id)
+                           .outerjoin(Grid, Grid.id == Appeal.grid_id)
+                           .where(HotspotMember.hotspot_id.in_(list(hotspot_ids)))).all()
+    counts: dict[int, int] = defaultdict(int)
+    points = []
+    for hotspot_id, number, lat, lon, glat, glon in rows:
+        if (lat is None and glat is None) or counts[hotspot_id] >= per_hotspot:
+            continue
+        counts[hotspot_id] += 1
+        points.append({"hotspot": hotspot_id, "number": number, "lat": lat if lat is not None else glat,
+                       "lon": lon if lon is not None else glon})
+    return points
+
+
+def model_status(session: Session) -> HotspotModel | None:
+    return session.get(HotspotModel, 1)
+
+
+# ----------------------------------------------------------------------------- 主动治理 tasks
+
+
+def _snapshot(session: Session, hotspot: Hotspot) -> dict[str, Any]:
+    ids = session.scalars(select(HotspotMember.appeal_id).where(HotspotMember.hotspot_id == hotspot.id)
+                          .limit(1000)).all()
+    return {"hotspot_id": hotspot.id, "title": hotspot.title, "place": hotspot.place, "keywords": hotspot.keywords,
+            "size": hotspot.size, "citizens": hotspot.citizens, "heat": hotspot.heat,
+            "first_time": hotspot.first_time.isoformat(), "last_time": hotspot.last_time.isoformat(),
+            "appeal_ids": list(ids)}
+
+
+def _deadline(value: date | datetime | str | None) -> datetime:
+    if value is None or value == "":
+        raise InvalidInput("请填写完成期限", "deadline is required", field="deadline")
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip()) if "T" in value or " " in value.strip() \
+                else date.fromisoformat(value.strip())
+        except ValueError:
+            raise InvalidInput("完成期限应为 YYYY-MM-DD", "deadline must be an ISO date", field="deadline") from None
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=clock.DISTRICT_TZ)
+    else:
+        # A date means the end of that working day in the district.
+        moment = datetime.combine(value, time(18, 0), tzinfo=clock.DISTRICT_TZ)
+    if moment <= clock.now():
+        raise InvalidInput("完成期限应晚于现在", "deadline must be in the future", field="deadline")
+    if moment > clock.now() + timedelta(days=366):
+        raise InvalidInput("完成期限不能超过一年", "deadline must be within a year", field="deadline")
+    return moment
+
+
+def _unit(session: Session, code_or_id: str | int) -> Unit:
+    unit = None
+    if isinstance(code_or_id, int) or (isinstance(code_or_id, str) and code_or_id.isdigit()):
+        unit = session.get(Unit, int(code_or_id))
+    if unit is None and isinstance(code_or_id, str):
+        unit = session.scalar(select(Unit).where(Unit.code == code_or_id.strip()))
+    if unit is None or not unit.is_active:
+        raise InvalidInput("承办单位不存在或已停用", f"unit {code_or_id!r} not found or inactive", field="unit")
+    return unit
+
+
+def create_governance_task(session: Session, actor: Actor, hotspot_id: int, *, unit: str | int,
+                           deadline: date | datetime | str | None, instructions: str = "",
+                           title: str | None = None) -> GovernanceTask:
+    """主动治理: hand a hotspot to a unit to fix at its source, with a deadline; supervised and audited."""
+    _require(actor, ASSIGN_ROLES, "您的角色无权交办主动治理任务", "your role may not assign governance tasks")
+    instructions = (instructions or "").strip()
+    if len(instructions) > 2000:
+        raise InvalidInput("治理要求不能超过 2000 字", "instructions must be at most 2000 characters",
+                           field="instructions")
+    with transaction(session):
+        hotspot = access_hotspot(session, actor, hotspot_id)
+        target = _unit(session, unit)
+        moment = _deadline(deadline)
+        name = (title or "").strip()[:200] or f"主动治理：{hotspot.title}"[:200]
+        task = GovernanceTask(hotspot_id=hotspot.id, unit_id=target.id, title=name, instructions=instructions,
+                              deadline=moment, state=TaskState.open.value, snapshot=_snapshot(session, hotspot),
+                              created_by_id=actor.id, created_at=clock.now())
+        session.add(task)
+        session.flush()
+        record_audit(session, actor_id=actor.id, actor_name=actor.name, action="governance.create",
+                     object_type="governance_task", object_id=task.id, hotspot_id=hotspot.id, unit=target.code,
+                     deadline=moment.isoformat())
+    return task
+
+
+def _unit_ids_of(session: Session, actor: Actor) -> set[int]:
+    if actor.unit_id is None:
+        return set()
+    path = actor.unit_path or ""
+    ids = set(session.scalars(select(Unit.id).where(Unit.path.like(f"{path}%")))) if path else set()
+    return ids | {actor.unit_id}
+
+
+def list_governance_tasks(session: Session, actor: Actor, *, state: str | None = None) -> Sequence[GovernanceTask]:
+    """Centre roles see every task; a unit's staff see their unit's (and its sub-units')."""
+    query = select(GovernanceTask)
+    if actor.role in VIEW_ROLES:
+        pass
+    elif actor.role in UNIT_ROLES:
+        query = query.where(GovernanceTask.unit_id.in_(_unit_ids_of(session, actor) or {-1}))
+    else:
+        raise Forbidden("您的角色无权查看主动治理任务", "your role may not view governance tasks")
+    if state:
+        if state not in {s.value for s in TaskState}:
+            raise InvalidInput("任务状态无效", f"unknown task state {state!r}", field="state")
+        query = query.where(GovernanceTask.state == state)
+    return session.scalars(query.order_by(GovernanceTask.state.desc(), GovernanceTask.deadline)).all()
+
+
+def access_governance_task(session: Session, actor: Actor, task_id: int) -> GovernanceTask:
+    task = session.get(GovernanceTask, task_id)
+    visible = task is not None and (actor.role in VIEW_ROLES or (
+        actor.role in UNIT_ROLES and task.unit_id in _unit_ids_of(session, actor)))
+    if task is None or not visible:
+        raise NotFound("主动治理任务不存在", f"governance task {task_id} not found")
+    return task
+
+
+def complete_governance_task(session: Session, actor: Actor, task_id: int, *, result: str) -> GovernanceTask:
+    """The unit reports what it did at the source; the task counts for its assessment (bonus)."""
+    result = (result or "").strip()
+    if len(result) < 5:
+        raise InvalidInput("请填写治理结果（至少 5 个字）", "result is required (at least 5 characters)",
+                           field="result")
+    if len(result) > 4000:
+        raise InvalidInput("治理结果不能超过 4000 字", "result must be at most 4000 characters", field="result")
+    with transaction(session):
+        task = access_governance_task(session, actor, task_id)
+        if actor.role not in UNIT_ROLES | {Role.admin}:
+            raise Forbidden("只有承办单位可以办结主动治理任务", "only the unit may complete its governance task")
+        if task.state != TaskState.open.value:
+            raise Conflict("该任务已不在办理中", "the task is not open")
+        task.state = TaskState.done.value
+        task.result = result
+        task.done_at = clock.now()
+        task.done_by_id = actor.id
+        record_audit(session, actor_id=actor.id, actor_name=actor.name, action="governance.complete",
+                     object_type="governance_task", object_id=task.id, unit_id=task.unit_id,
+                     on_time=task.done_at <= task.deadline)
+    return task
+
+
+def cancel_governance_task(session: Session, actor: Actor, task_id: int, *, reason: str) -> GovernanceTask:
+    _require(actor, ASSIGN_ROLES, "您的角色无权撤销主动治理任务", "your role may not cancel governance tasks")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("请填写撤销原因", "reason is required", field="reason")
+    with transaction(session):
+        task = access_governance_task(session, actor, task_id)
+        if task.state != TaskState.open.value:
+            raise Conflict("该任务已不在办理中", "the task is not open")
+        task.state = TaskState.cancelled.value
+        task.result = reason[:4000]
+        record_audit(session, actor_id=actor.id, actor_name=actor.name, action="governance.cancel",
+                     object_type="governance_task", object_id=task.id, reason=reason[:200])
+    return task
+
+
+def governance_tasks_done_by_unit(session: Session, start: datetime, end: datetime) -> dict[int, int]:
+    """主动治理 tasks completed per unit with ``start <= done_at < end``: the assessment's bonus count."""
+    rows = session.execute(select(GovernanceTask.unit_id, func.count(GovernanceTask.id))
+                           .where(GovernanceTask.state == TaskState.done.value, GovernanceTask.done_at >= start,
+                                  GovernanceTask.done_at < end)
+                           .group_by(GovernanceTask.unit_id)).all()
+    return {int(unit_id): int(n) for unit_id, n in rows}
+
+
+def overdue_governance_tasks(session: Session) -> Sequence[GovernanceTask]:
+    return session.scalars(select(GovernanceTask).where(GovernanceTask.state == TaskState.open.value,
+                                                        GovernanceTask.deadline < clock.now())).all()
+
+
+# ----------------------------------------------------------------------------- 每月一题
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def choose_monthly_theme(session: Session, actor: Actor, hotspot_id: int, *, month: str,
+                         note: str = "") -> MonthlyTheme:
+    """每月一题: the month's problem for focused treatment, from a hotspot (re-choosing replaces it)."""
+    _require(actor, THEME_ROLES, "您的角色无权确定每月一题", "your role may not choose the monthly theme")
+    month = (month or "").strip()
+    if not _MONTH.match(month):
+        raise InvalidInput("月份应为 YYYY-MM", "month must be YYYY-MM", field="month")
+    with transaction(session):
+        hotspot = access_hotspot(session, actor, hotspot_id)
+        snapshot = _snapshot(session, hotspot)
+        theme = session.get(MonthlyTheme, month)
+        before = theme.title if theme else None
+        if theme is None:
+            theme = MonthlyTheme(month=month)
+            session.add(theme)
+        theme.hotspot_id = hotspot.id
+        theme.title = hotspot.title[:200]
+        theme.note = (note or "").strip()[:2000]
+        theme.snapshot = snapshot
+        theme.chosen_by_id = actor.id
+        theme.chosen_at = clock.now()
+        record_audit(session, actor_id=actor.id, actor_name=actor.name, action="hotspots.monthly_theme",
+                     object_type="monthly_theme", object_id=month, hotspot_id=hotspot.id, before=before,
+                     after=theme.title)
+    return theme
+
+
+def monthly_themes(session: Session, *, limit: int = 12) -> Sequence[MonthlyTheme]:
+    return session.scalars(select(MonthlyTheme).order_by(MonthlyTheme.month.desc()).limit(limit)).all()
+
+
+def current_month() -> str:
+    return clock.local(clock.now()).strftime("%Y-%m")
+
+
+def units_for_tasks(session: Session) -> Sequence[Unit]:
+    return session.scalars(select(Unit).where(Unit.is_active.is_(True)).order_by(Unit.path, Unit.sort_order)).all()

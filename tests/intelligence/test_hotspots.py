@@ -1,0 +1,176 @@
+"""Hotspot mining: same problem + same place + same period groups; different places or periods do not;
+the incremental step is the full method; the heat formula is the documented one."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sudi.core.errors import InvalidInput
+from sudi.intelligence.hotspots import (
+    AppealText,
+    Cluster,
+    HotspotIndex,
+    HotspotParams,
+    find_hotspots,
+    fit_vocabulary,
+    growth_of,
+    heat,
+)
+
+T0 = datetime(2025, 5, 1, 9, tzinfo=UTC)
+
+NOISE = ["{p}小区3号楼楼道灯坏了一个月", "{p}附近搅拌站夜间施工噪音扰民", "{p}门口垃圾堆放无人清理臭气熏天",
+         "{p}物业乱收停车费", "{p}小区漏水严重墙面发霉", "{p}路段下水道堵塞雨天积水"]
+OTHER = ["咨询新生儿医保办理流程", "建议增加公交线路方便上班", "反映养老金发放延迟", "询问公积金提取条件",
+         "投诉出租车拒载", "咨询居住证办理", "建议公园增设健身器材", "反映学校食堂饭菜质量差", "咨询老旧小区改造政策"]
+
+
+def appeal(i: int, title: str, content: str = "", *, days: float = 0, citizen: str | None = None,
+           supports: int = 0, lat: float | None = None, lon: float | None = None) -> AppealText:
+    return AppealText(str(i), title, content or title + "，希望有关部门尽快处理。", T0 + timedelta(days=days),
+                      citizen if citizen is not None else f"c{i}", supports, 0, None, lat, lon)
+
+
+def history() -> list[AppealText]:
+    items: list[AppealText] = []
+    i = 0
+    # Five citizens: the mixing plant next to 丽发新城 makes noise at night.
+    for k, text in enumerate(["丽发新城小区附近搅拌站噪音扰民", "丽发新城旁边搅拌站噪音扰民，夜间施工太吵",
+                              "投诉丽发新城小区搅拌站噪音污染严重", "丽发新城搅拌站噪音扰民晚上睡不着",
+                              "丽发新城小区附近的搅拌站天天噪音扰民"]):
+        i += 1
+        items.append(appeal(i, text, days=k * 2))
+    # Same words, another estate: a different hotspot.
+    for k, text in enumerate(["阳光花园附近搅拌站噪音扰民", "阳光花园旁搅拌站夜间噪音扰民严重",
+                              "阳光花园搅拌站噪音扰民"]):
+        i += 1
+        items.append(appeal(i, text, days=1 + k))
+    # Same estate, another problem.
+    for k, text in enumerate(["丽发新城小区物业乱收停车费", "丽发新城物业违规收取停车费", "丽发新城小区停车费乱收"]):
+        i += 1
+        items.append(appeal(i, text, days=3 + k))
+    # Background: one-off problems across many places.
+    for k in range(60):
+        i += 1
+        place = f"{'东西南北中'[k % 5]}{'青檀榴园阴平峨山金银'[k // 5 % 10]}家园"
+        items.append(appeal(i, NOISE[k % len(NOISE)].format(p=place), days=k % 30))
+    for k, text in enumerate(OTHER):
+        i += 1
+        items.append(appeal(i, text, days=k))
+    return items
+
+
+def groups(hotspots: list) -> list[set[str]]:  # type: ignore[type-arg]
+    return [set(h.member_ids) for h in hotspots]
+
+
+def test_same_problem_same_place_is_one_hotspot_and_places_keep_them_apart() -> None:
+    found, _ = find_hotspots(history())
+    by_members = groups(found)
+    assert {"1", "2", "3", "4", "5"} in by_members
+    assert {"6", "7", "8"} in by_members
+    assert {"9", "10", "11"} in by_members
+    top = found[0]
+    assert top.place.startswith("丽发新城") and "搅拌站" in top.title and top.size == 5 and top.citizens == 5
+    assert top.first_time == T0 and top.last_time == T0 + timedelta(days=8)
+    assert {"噪音", "扰民"} & set(top.keywords)
+
+
+def test_the_time_window_separates_periods() -> None:
+    items = [appeal(1, "丽发新城小区附近搅拌站噪音扰民"), appeal(2, "丽发新城搅拌站噪音扰民严重", days=1),
+             appeal(3, "丽发新城小区附近搅拌站噪音扰民", days=200), appeal(4, "丽发新城搅拌站噪音扰民严重", days=201),
+             *history()[20:]]
+    found, _ = find_hotspots(items, HotspotParams(window_days=30))
+    assert {"1", "2"} in groups(found) and {"3", "4"} in groups(found)
+
+
+def test_problem_without_a_place_groups_by_topic() -> None:
+    items = [appeal(1, "58车贷案件立案半年没有进展", "58车贷恶性退出，受害者要求公布案情进展"),
+             appeal(2, "请关注58车贷案件进展", "58车贷恶性退出立案已久，受害者希望公布案件进展", days=3),
+             appeal(3, "58车贷案件为何不公布进展", "58车贷受害者多次询问案件进展无果", days=6), *history()[20:]]
+    found, _ = find_hotspots(items)
+    assert {"1", "2", "3"} in groups(found)
+
+
+def test_points_on_the_map_are_a_place_too() -> None:
+    lat, lon = 34.77, 117.59
+    items = [appeal(1, "路灯不亮晚上很黑", lat=lat, lon=lon),
+             appeal(2, "路灯不亮，晚上太黑了", lat=lat + 0.001, lon=lon, days=1),
+             appeal(3, "路灯不亮", lat=lat + 0.2, lon=lon + 0.2, days=1), *history()[20:]]
+    found, _ = find_hotspots(items)
+    assert {"1", "2"} in groups(found) and not any("3" in g for g in groups(found))
+
+
+def test_adding_one_appeal_joins_the_existing_hotspot() -> None:
+    items = history()
+    found, index = find_hotspots(items)
+    target = next(h for h in found if "1" in h.member_ids)
+    cluster, joined = index.add(appeal(999, "丽发新城附近搅拌站噪音扰民，夜里无法休息", days=10))
+    assert joined and "1" in cluster.member_ids and cluster.size == target.size + 1
+    lonely, joined = index.add(appeal(1000, "咨询护照办理需要哪些材料", days=10))
+    assert not joined and lonely.size == 1
+
+
+def test_incremental_equals_full_recompute() -> None:
+    items = history()
+    full, _ = find_hotspots(items)
+    vocabulary = fit_vocabulary(items, HotspotParams())
+    index = HotspotIndex(vocabulary)
+    for item in sorted(items, key=lambda a: a.time):
+        index.add(item)
+    step = {frozenset(c.member_ids) for c in index.all_clusters() if c.size >= 2}
+    again, _ = find_hotspots(items, vocabulary=vocabulary)
+    assert step == {frozenset(h.member_ids) for h in again}
+    assert {frozenset(h.member_ids) for h in full} == step
+
+
+def test_cluster_state_round_trips() -> None:
+    _, index = find_hotspots(history())
+    cluster = next(c for c in index.all_clusters() if "1" in c.member_ids)
+    cluster_state = cluster.to_state()
+    back = Cluster.from_state(cluster.id, cluster_state, member_ids=cluster.member_ids, times=cluster.times,
+                              supports=cluster.supports, objections=0, first_time=cluster.first_time,  # type: ignore[arg-type]
+                              last_time=cluster.last_time)  # type: ignore[arg-type]
+    probe = index.vocabulary.vector("搅拌站噪音扰民", 48)
+    assert back.similarity(probe) == pytest.approx(cluster.similarity(probe), abs=1e-4)
+    assert back.citizens == cluster.citizens and back.keys == cluster.keys
+
+
+def test_heat_formula_is_the_documented_one() -> None:
+    params = HotspotParams(repeat_weight=0.3, support_weight=1.0, objection_weight=0.5, growth_weight=0.5,
+                           half_life_days=10)
+    value = heat(appeals=5, citizens=3, supports=20, objections=2, growth=1.0, age_days=10, params=params)
+    expected = (3 + 0.3 * 2 + math.log1p(20) - 0.5 * math.log1p(2)) * 1.5 * 0.5
+    assert value == pytest.approx(expected)
+    assert heat(appeals=1, citizens=1, supports=0, objections=1000, growth=0, age_days=0, params=params) == 0.0
+
+
+def test_growth_compares_the_last_period_with_the_one_before() -> None:
+    now = T0 + timedelta(days=60)
+    times = [now - timedelta(days=d) for d in (1, 2, 3, 40)]
+    assert growth_of(times, now, 30) == pytest.approx(2.0)
+    assert growth_of([now - timedelta(days=45)], now, 30) == -1.0
+
+
+def test_supports_and_repeat_callers_shape_the_ranking() -> None:
+    items = history()
+    items += [appeal(500, "阳光花园附近搅拌站噪音扰民", days=4, supports=300)]
+    found, _ = find_hotspots(items)
+    assert found[0].place.startswith("阳光花园")
+
+
+def test_parameters_are_checked() -> None:
+    with pytest.raises(InvalidInput):
+        HotspotParams.from_mapping({"similarity": 1.5})
+    with pytest.raises(InvalidInput):
+        HotspotParams.from_mapping({"window_days": "x"})
+    assert HotspotParams.from_mapping({"window_days": "30", "unknown": 1}).window_days == 30.0
+
+
+def test_top_and_progress() -> None:
+    seen: list[int] = []
+    found, _ = find_hotspots(history(), top=2, progress=seen.append)
+    assert len(found) == 2 and [h.rank for h in found] == [1, 2] and seen[-1] == len(history())
