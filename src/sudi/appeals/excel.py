@@ -522,6 +522,16 @@ def _export_row(w: _Writer, actor: Actor, appeal: Appeal) -> list[Any]:
 
 def export_xlsx(session: Session, actor: Actor, flt: service.AppealFilter) -> bytes:
     """The filtered list ``actor`` may see, as an XLSX workbook (at most 100,000 rows)."""
+    # The query first: a filter it refuses must not leave a half-made workbook behind.
+    # One row past the cap tells a full export from a truncated one without a COUNT query.
+    # Every related row a line shows is loaded per batch, never per appeal; JSON the sheet does not
+    # show (grid polygons, triage notes) is not decoded at all.
+    query = (service.filtered_query(session, actor, flt).limit(MAX_EXPORT_ROWS + 1)
+             .options(joinedload(Appeal.category), joinedload(Appeal.grid).load_only(Grid.name),
+                      joinedload(Appeal.town), joinedload(Appeal.lead_unit),
+                      selectinload(Appeal.assisting).joinedload(AppealAssist.unit),
+                      defer(Appeal.triage), defer(Appeal.extension_pending))
+             .execution_options(yield_per=EXPORT_BATCH))
     workbook = Workbook(write_only=True)
     ws = workbook.create_sheet("诉求列表")
     ws.freeze_panes = "A2"
@@ -536,15 +546,6 @@ def export_xlsx(session: Session, actor: Actor, flt: service.AppealFilter) -> by
     ws.append(header)
 
     writer = _Writer(ws)
-    # One row past the cap tells a full export from a truncated one without a COUNT query.
-    # Every related row a line shows is loaded per batch, never per appeal; JSON the sheet does not
-    # show (grid polygons, triage notes) is not decoded at all.
-    query = (service.filtered_query(session, actor, flt).limit(MAX_EXPORT_ROWS + 1)
-             .options(joinedload(Appeal.category), joinedload(Appeal.grid).load_only(Grid.name),
-                      joinedload(Appeal.town), joinedload(Appeal.lead_unit),
-                      selectinload(Appeal.assisting).joinedload(AppealAssist.unit),
-                      defer(Appeal.triage), defer(Appeal.extension_pending))
-             .execution_options(yield_per=EXPORT_BATCH))
     written, truncated = 0, False
     result = session.scalars(query)
     try:

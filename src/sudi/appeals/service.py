@@ -20,7 +20,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
@@ -161,8 +161,9 @@ def _appeal_from_row(session: Session, row: Any) -> Appeal:
     already there) or by primary key; a new appeal has no helpers or photos, so those are empty.
     """
     appeal = Appeal()
-    for attribute, column in _APPEAL_COLUMNS:
-        set_committed_value(appeal, attribute, row[column])
+    # Column values go straight into the instance's dict, as a query's loader puts them there;
+    # make_transient_to_detached then treats them as loaded, not as changes.
+    instance_dict(appeal).update({attribute: row[column] for attribute, column in _APPEAL_COLUMNS})
     make_transient_to_detached(appeal)
     session.add(appeal)
     set_committed_value(appeal, "assisting", [])

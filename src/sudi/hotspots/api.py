@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query
 
 from sudi.core import clock
 from sudi.core.errors import Forbidden
-from sudi.deps import ActorDep, SessionDep
+from sudi.deps import ActorDep, RowId, SessionDep
 from sudi.directory.models import Role
 from sudi.hotspots import service
 from sudi.hotspots.schemas import (
@@ -44,13 +44,14 @@ def list_tasks(session: SessionDep, actor: ActorDep,
 
 @router.post("/governance-tasks/{task_id}/complete", summary="办结主动治理任务 / the unit completes its task",
              response_model=GovernanceTaskOut)
-def complete_task(task_id: int, body: GovernanceCompleteIn, session: SessionDep, actor: ActorDep) -> GovernanceTaskOut:
+def complete_task(task_id: RowId, body: GovernanceCompleteIn, session: SessionDep,
+                  actor: ActorDep) -> GovernanceTaskOut:
     return task_out(service.complete_governance_task(session, actor, task_id, result=body.result), clock.now())
 
 
 @router.post("/governance-tasks/{task_id}/cancel", summary="撤销主动治理任务 / cancel a task",
              response_model=GovernanceTaskOut)
-def cancel_task(task_id: int, body: GovernanceCancelIn, session: SessionDep, actor: ActorDep) -> GovernanceTaskOut:
+def cancel_task(task_id: RowId, body: GovernanceCancelIn, session: SessionDep, actor: ActorDep) -> GovernanceTaskOut:
     return task_out(service.cancel_governance_task(session, actor, task_id, reason=body.reason), clock.now())
 
 
@@ -81,7 +82,7 @@ def refresh(session: SessionDep, actor: ActorDep) -> dict[str, Any]:
 
 
 @router.get("/{hotspot_id}", summary="热点详情 / one hotspot with its appeals", response_model=HotspotDetailOut)
-def get_hotspot(hotspot_id: int, session: SessionDep, actor: ActorDep) -> HotspotDetailOut:
+def get_hotspot(hotspot_id: RowId, session: SessionDep, actor: ActorDep) -> HotspotDetailOut:
     row = service.access_hotspot(session, actor, hotspot_id)
     members = service.hotspot_members(session, row)
     base = hotspot_out(row).model_dump()
@@ -92,7 +93,7 @@ def get_hotspot(hotspot_id: int, session: SessionDep, actor: ActorDep) -> Hotspo
 
 @router.post("/{hotspot_id}/governance-tasks", status_code=201, summary="转为主动治理任务 / hand to a unit",
              response_model=GovernanceTaskOut)
-def create_task(hotspot_id: int, body: GovernanceTaskIn, session: SessionDep, actor: ActorDep) -> GovernanceTaskOut:
+def create_task(hotspot_id: RowId, body: GovernanceTaskIn, session: SessionDep, actor: ActorDep) -> GovernanceTaskOut:
     task = service.create_governance_task(session, actor, hotspot_id, unit=body.unit, deadline=body.deadline,
                                           instructions=body.instructions, title=body.title)
     return task_out(task, clock.now())
@@ -100,5 +101,5 @@ def create_task(hotspot_id: int, body: GovernanceTaskIn, session: SessionDep, ac
 
 @router.post("/{hotspot_id}/monthly-theme", summary="设为每月一题 / choose as the month's theme",
              response_model=MonthlyThemeOut)
-def choose_theme(hotspot_id: int, body: MonthlyThemeIn, session: SessionDep, actor: ActorDep) -> MonthlyThemeOut:
+def choose_theme(hotspot_id: RowId, body: MonthlyThemeIn, session: SessionDep, actor: ActorDep) -> MonthlyThemeOut:
     return theme_out(service.choose_monthly_theme(session, actor, hotspot_id, month=body.month, note=body.note))

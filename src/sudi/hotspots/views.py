@@ -12,7 +12,7 @@ from jinja2 import ChoiceLoader, PackageLoader
 
 from sudi.core import clock
 from sudi.core.errors import SudiError
-from sudi.deps import SessionDep
+from sudi.deps import RowId, SessionDep
 from sudi.directory.models import Role
 from sudi.directory.service import Actor
 from sudi.hotspots import service
@@ -86,12 +86,12 @@ def _detail(request: Request, session: Any, actor: Actor, hotspot_id: int, *, ta
 
 
 @router.get("/staff/hotspots/{hotspot_id}")
-def detail(hotspot_id: int, request: Request, session: SessionDep, actor: BoardDep) -> Response:
+def detail(hotspot_id: RowId, request: Request, session: SessionDep, actor: BoardDep) -> Response:
     return _detail(request, session, actor, hotspot_id, notice=request.query_params.get("done", "")[:20])
 
 
 @router.post("/staff/hotspots/{hotspot_id}/task")
-async def create_task(hotspot_id: int, request: Request, session: SessionDep, actor: BoardDep) -> Response:
+async def create_task(hotspot_id: RowId, request: Request, session: SessionDep, actor: BoardDep) -> Response:
     form = Form.read(await request.form(), ("unit", "deadline", "instructions"))
     if not form.values["unit"]:
         form.error("unit", "请选择承办单位")
@@ -110,7 +110,7 @@ async def create_task(hotspot_id: int, request: Request, session: SessionDep, ac
 
 
 @router.post("/staff/hotspots/{hotspot_id}/theme")
-async def choose_theme(hotspot_id: int, request: Request, session: SessionDep, actor: BoardDep) -> Response:
+async def choose_theme(hotspot_id: RowId, request: Request, session: SessionDep, actor: BoardDep) -> Response:
     form = Form.read(await request.form(), ("month", "note"))
     try:
         service.choose_monthly_theme(session, actor, hotspot_id, month=form.values["month"], note=form.values["note"])
@@ -137,7 +137,7 @@ def _tasks(request: Request, session: Any, actor: Actor, *, form: Form | None = 
 
 
 @router.post("/staff/governance/{task_id}/complete")
-async def complete_task(task_id: int, request: Request, session: SessionDep, actor: TasksDep) -> Response:
+async def complete_task(task_id: RowId, request: Request, session: SessionDep, actor: TasksDep) -> Response:
     form = Form.read(await request.form(), ("result",))
     try:
         service.complete_governance_task(session, actor, task_id, result=form.values["result"])

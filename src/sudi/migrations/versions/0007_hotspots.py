@@ -1,7 +1,7 @@
 """Hotspots (热点), proactive governance tasks (主动治理) and the monthly theme (每月一题).
 
-Revision ID: 0003_hotspots
-Revises: 0002
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-26
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import sudi.core.db
 
-revision = "0003_hotspots"
-down_revision = "0002"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
