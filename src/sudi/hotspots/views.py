@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import ChoiceLoader, PackageLoader
 
 from sudi.core import clock
 from sudi.core.errors import SudiError
@@ -20,14 +19,11 @@ from sudi.hotspots.models import TASK_STATE_LABELS
 from sudi.intelligence.hotspots import HotspotParams
 from sudi.web.forms import Form
 from sudi.web.security import require_roles
-from sudi.web.templating import env as shared_env
-from sudi.web.templating import page_context
+from sudi.web.templating import renderer_for
 
 router = APIRouter(include_in_schema=False)
 
-_env = shared_env.overlay(loader=ChoiceLoader([PackageLoader("sudi.hotspots", "templates"),
-                                                shared_env.loader]))  # type: ignore[list-item]
-_env.filters = {**shared_env.filters}
+_render = renderer_for("sudi.hotspots")
 
 BoardDep = Annotated[Actor, Depends(require_roles(*service.VIEW_ROLES))]
 TasksDep = Annotated[Actor, Depends(require_roles(*service.VIEW_ROLES, *service.UNIT_ROLES))]
@@ -45,12 +41,6 @@ PARAM_LABELS = {
     "half_life_days": "热度半衰期（天）",
 }
 
-
-def _render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
-    html = _env.get_template(template).render({**page_context(request), **context})
-    response = HTMLResponse(html, status_code=status_code)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @router.get("/staff/hotspots")
