@@ -260,8 +260,16 @@ def measure(url: str, repeat: int) -> tuple[list[PageResult], list[str]]:
         page("intake history", "/staff/intake/history", "intake")
         page("patrol", "/staff/patrol", "grid1")
         page("patrol appeals.json", "/staff/patrol/appeals.json", "grid1")
+        page("duty list", "/staff/matters", "zjj")
+        page("smart suggestions (API)", f"/api/v1/appeals/{newest}/smart-suggestions", "dispatcher", api=True)
+        page("assessment (this month)", "/staff/assessment", "supervisor")
+        page("assessment API (this month)", "/api/v1/assessment", "supervisor", api=True)
+        page("hotspot board", "/staff/hotspots", "leader")
+        page("governance tasks", "/staff/governance", "zjj")
+        page("warnings queue", "/staff/warnings", "supervisor")
+        page("dashboard", "/staff/dashboard", "leader")
         for sub in ("", "/units", "/grids", "/users", "/matters", "/policies", "/holidays", "/categories",
-                    "/settings", "/api-keys", "/audit"):
+                    "/settings", "/api-keys", "/audit", "/models", "/reply-quality", "/assessment", "/hotspots"):
             page(f"admin{sub or ' home'}", f"/staff/admin{sub}", "admin")
         page("API appeals p1", "/api/v1/appeals", "dispatcher", api=True)
         page("API appeals filtered", f"/api/v1/appeals?state=acknowledged&town={town}", "dispatcher", api=True)
