@@ -261,11 +261,8 @@ class Cluster:
         if not self.norm:
             return 0.0
         centroid = self.centroid
-        if len(vector) <= len(centroid):
-            dot = sum(w * centroid.get(g, 0.0) for g, w in vector.items())
-        else:
-            dot = sum(w * vector.get(g, 0.0) for g, w in centroid.items())
-        return dot / self.norm
+        # Only shared terms add to the dot product; the key-set intersection finds them in C.
+        return sum(vector[g] * centroid[g] for g in vector.keys() & centroid.keys()) / self.norm
 
     def add(self, item: Prepared, keys: Iterable[str], params: HotspotParams) -> None:
         appeal = item.appeal
@@ -303,8 +300,8 @@ class Cluster:
     def centroid_similarity(self, other: Cluster) -> float:
         if not self.norm or not other.norm:
             return 0.0
-        small, large = sorted((self.centroid, other.centroid), key=len)
-        return sum(w * large.get(g, 0.0) for g, w in small.items()) / (self.norm * other.norm)
+        mine, theirs = self.centroid, other.centroid
+        return sum(mine[g] * theirs[g] for g in mine.keys() & theirs.keys()) / (self.norm * other.norm)
 
     def absorb(self, other: Cluster, params: HotspotParams) -> None:
         centroid = self.centroid
