@@ -18,6 +18,7 @@ from sudi.intelligence.hotspots import (
     fit_vocabulary,
     growth_of,
     heat,
+    near_cells,
 )
 
 T0 = datetime(2025, 5, 1, 9, tzinfo=UTC)
@@ -102,6 +103,25 @@ def test_points_on_the_map_are_a_place_too() -> None:
              appeal(3, "路灯不亮", lat=lat + 0.2, lon=lon + 0.2, days=1), *history()[20:]]
     found, _ = find_hotspots(items)
     assert {"1", "2"} in groups(found) and not any("3" in g for g in groups(found))
+
+
+def test_a_problem_straddling_a_cell_edge_is_found_across_it() -> None:
+    size = HotspotParams().cell_degrees
+    edge_lat, lon = 6954 * size, 23518.5 * size          # a cell edge running east-west; lon mid-cell
+    items = [appeal(1, "路灯不亮晚上很黑", lat=edge_lat - 0.0002, lon=lon),
+             appeal(2, "路灯不亮，晚上太黑了", lat=edge_lat + 0.0002, lon=lon, days=1), *history()[20:]]
+    found, _ = find_hotspots(items)
+    assert {"1", "2"} in groups(found)
+
+
+def test_only_the_neighbouring_cells_a_point_is_close_to_are_searched() -> None:
+    size, margin = 0.005, 0.25
+    assert near_cells(10.5 * size, 20.5 * size, size, margin) == []            # the middle of its cell
+    assert near_cells(10.1 * size, 20.5 * size, size, margin) == ["c:9,20"]    # close to one edge
+    assert near_cells(10.9 * size, 20.9 * size, size, margin) == ["c:10,21", "c:11,20", "c:11,21"]  # a corner
+    assert near_cells(10.4 * size, 20.6 * size, size, 0.5) == ["c:9,20", "c:9,21", "c:10,21"]  # widest margin
+    with pytest.raises(InvalidInput):
+        HotspotParams.from_mapping({"cell_margin": 0.6})
 
 
 def test_adding_one_appeal_joins_the_existing_hotspot() -> None:

@@ -245,7 +245,7 @@ def _join_one(session: Session, appeal: AppealText, vocabulary: Vocabulary, para
     item = prepare(appeal, vocabulary, params)
     window = timedelta(days=params.window_days)
     keys = list(item.place_keys) + list(item.topic_keys)
-    lookup = [k2 for k in keys for k2 in (_cells(k) if k.startswith("c:") else (k,))]
+    lookup = keys + item.near_cells
     ids = session.scalars(
         select(HotspotKey.hotspot_id).join(Hotspot, Hotspot.id == HotspotKey.hotspot_id)
         .where(HotspotKey.key.in_([k[:96] for k in lookup]), Hotspot.last_time >= appeal.time - window,
@@ -285,11 +285,6 @@ def _join_one(session: Session, appeal: AppealText, vocabulary: Vocabulary, para
             session.add(HotspotKey(key=key, hotspot_id=cluster.id))
     session.flush()
     return cluster.id
-
-
-def _cells(key: str) -> list[str]:
-    x, y = (int(v) for v in key[2:].split(","))
-    return [f"c:{x + dx},{y + dy}" for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
 
 
 def rescore_hotspots(session: Session) -> int:
