@@ -244,8 +244,7 @@ def _join_one(session: Session, appeal: AppealText, vocabulary: Vocabulary, para
         return -1
     item = prepare(appeal, vocabulary, params)
     window = timedelta(days=params.window_days)
-    keys = list(item.place_keys) + list(item.topic_keys)
-    lookup = keys + item.near_cells
+    lookup = [*item.place_keys, *item.topic_keys, *item.near_cells]
     ids = session.scalars(
         select(HotspotKey.hotspot_id).join(Hotspot, Hotspot.id == HotspotKey.hotspot_id)
         .where(HotspotKey.key.in_([k[:96] for k in lookup]), Hotspot.last_time >= appeal.time - window,

@@ -365,10 +365,6 @@ class Cluster:
                    [(p[0], p[1]) for p in state.get("points") or []], set(state.get("keys") or []),
                    first_time, last_time)
 
-    def open_at(self, moment: datetime, window: timedelta) -> bool:
-        assert self.first_time is not None and self.last_time is not None
-        return self.first_time - window <= moment <= self.last_time + window
-
 
 class HotspotIndex:
     """Clusters with their key index: the state that a new appeal is matched against.
@@ -410,7 +406,8 @@ class HotspotIndex:
         """Open candidate clusters ``item`` is similar enough to join, the best first."""
         window = timedelta(days=self.params.window_days)
         moment = item.appeal.time
-        # Cluster.open_at with the window applied to the moment once, not to every candidate's times.
+        # A cluster is open when its span, widened by the window, holds the moment; the window is
+        # applied to the moment once here rather than to every candidate's first and last times.
         opened_by, closed_from = moment + window, moment - window
         place_ids = self._candidates(item.place_keys, near=item.near_cells)
         # A topic term is shared far more widely than a place: fewer of its clusters are worth a look.
