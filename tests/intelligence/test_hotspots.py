@@ -14,6 +14,7 @@ from sudi.intelligence.hotspots import (
     Cluster,
     HotspotIndex,
     HotspotParams,
+    _prepared_stream,
     find_hotspots,
     fit_vocabulary,
     growth_of,
@@ -145,6 +146,20 @@ def test_incremental_equals_full_recompute() -> None:
     again, _ = find_hotspots(items, vocabulary=vocabulary)
     assert step == {frozenset(h.member_ids) for h in again}
     assert {frozenset(h.member_ids) for h in full} == step
+
+
+def test_preparing_in_worker_processes_gives_what_one_process_gives() -> None:
+    # The workers send vectors packed and the places as tuples: nothing may change on the way.
+    items = sorted(history() * 3, key=lambda a: a.time)
+    params = HotspotParams()
+    vocabulary = fit_vocabulary(items, params)
+    alone = list(_prepared_stream(items, vocabulary, params, True, 1))
+    shared = list(_prepared_stream(items, vocabulary, params, True, 2, slice_size=50, parallel_from=0))
+    assert [p.appeal for p in shared] == items
+    for one, other in zip(alone, shared, strict=True):
+        assert other.vector == one.vector and list(other.vector) == list(one.vector)
+        assert (other.places, other.place_keys, other.topic_keys, other.areas, other.near_cells) == (
+            one.places, one.place_keys, one.topic_keys, one.areas, one.near_cells)
 
 
 def test_cluster_state_round_trips() -> None:
