@@ -39,10 +39,13 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sudi.core.errors import InvalidInput
 from sudi.intelligence.places import Place, admin_areas, extract_places
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import AsyncResult, Pool
 
 # ----------------------------------------------------------------------------- parameters
 
@@ -294,16 +297,21 @@ class Cluster:
         shared = vector.keys() & centroid.keys()
         return sum(map(operator.mul, map(vector.__getitem__, shared), map(centroid.__getitem__, shared))) / self.norm
 
-    def add(self, item: Prepared, keys: Iterable[str], params: HotspotParams) -> None:
-        appeal = item.appeal
+    def _accumulate(self, vector: dict[str, float], params: HotspotParams) -> None:
+        """Add ``vector`` to the centroid, keep its strongest terms when it has grown too long, renorm."""
         centroid = self.centroid
         # centroid[g] += w for every term, as one C-level update (the terms are distinct, so each is
         # read before it is written).
-        terms, weights = item.vector.keys(), item.vector.values()
-        centroid.update(zip(terms, map(operator.add, map(centroid.get, terms, repeat(0.0)), weights), strict=True))
+        terms = vector.keys()
+        centroid.update(zip(terms, map(operator.add, map(centroid.get, terms, repeat(0.0)), vector.values()),
+                            strict=True))
         if len(centroid) > 2 * params.centroid_terms:
             self.centroid = centroid = dict(_strongest(centroid, params.centroid_terms))
         self.norm = _norm(centroid)
+
+    def add(self, item: Prepared, keys: Iterable[str], params: HotspotParams) -> None:
+        appeal = item.appeal
+        self._accumulate(item.vector, params)
         self.member_ids.append(appeal.id)
         self.times.append(appeal.time)
         if len(self.titles) < 40:
@@ -335,12 +343,7 @@ class Cluster:
         return sum(mine[g] * theirs[g] for g in mine.keys() & theirs.keys()) / (self.norm * other.norm)
 
     def absorb(self, other: Cluster, params: HotspotParams) -> None:
-        centroid = self.centroid
-        for g, w in other.centroid.items():
-            centroid[g] = centroid.get(g, 0.0) + w
-        if len(centroid) > 2 * params.centroid_terms:
-            self.centroid = centroid = dict(_strongest(centroid, params.centroid_terms))
-        self.norm = _norm(centroid)
+        self._accumulate(other.centroid, params)
         self.member_ids.extend(other.member_ids)
         self.times.extend(other.times)
         self.titles.extend(other.titles[: max(0, 40 - len(self.titles))])
@@ -710,7 +713,7 @@ def _prepared_stream(ordered: Sequence[AppealText], vocabulary: Vocabulary, para
     term_of = {term: term for term in vocabulary.idf}
     chunk = max(1, min(500, slice_size // (4 * workers)))
 
-    def submit(start: int) -> Any:
+    def submit(pool: Pool, start: int) -> AsyncResult[list[list[tuple[Any, ...]]]]:
         end = min(start + slice_size, len(ordered))
         return pool.map_async(_prepare_slice, [(s, min(s + chunk, end)) for s in range(start, end, chunk)],
                               chunksize=1)
@@ -718,11 +721,11 @@ def _prepared_stream(ordered: Sequence[AppealText], vocabulary: Vocabulary, para
     # Slices, one prepared ahead of the one being clustered: bounded memory.
     try:
         with multiprocessing.get_context("fork").Pool(workers, initializer=_lower_priority) as pool:
-            pending = submit(0)
+            pending = submit(pool, 0)
             for start in range(0, len(ordered), slice_size):
                 ready = pending.get()
                 if start + slice_size < len(ordered):
-                    pending = submit(start + slice_size)
+                    pending = submit(pool, start + slice_size)
                 position = start
                 for part in ready:
                     for terms, weights, places, place_keys, topic_keys, areas, near in part:
