@@ -149,12 +149,14 @@ def test_incremental_equals_full_recompute() -> None:
 
 
 def test_preparing_in_worker_processes_gives_what_one_process_gives() -> None:
-    # The workers send vectors packed and the places as tuples: nothing may change on the way.
+    # The workers send vectors packed and the places as tuples: nothing may change on the way, and
+    # the growing slices (10, 20, 40, then 50) must fit together with nothing lost or repeated.
     items = sorted(history() * 3, key=lambda a: a.time)
     params = HotspotParams()
     vocabulary = fit_vocabulary(items, params)
     alone = list(_prepared_stream(items, vocabulary, params, True, 1))
-    shared = list(_prepared_stream(items, vocabulary, params, True, 2, slice_size=50, parallel_from=0))
+    shared = list(_prepared_stream(items, vocabulary, params, True, 2, slice_size=50, parallel_from=0,
+                                  first_slice=10))
     assert all(p.appeal is a for p, a in zip(shared, items, strict=True))   # each in its own place
     for one, other in zip(alone, shared, strict=True):
         assert other.vector == one.vector and list(other.vector) == list(one.vector)
