@@ -705,7 +705,7 @@ def _prepared_stream(ordered: Sequence[AppealText], vocabulary: Vocabulary, para
     The appeals go out in slices, one prepared ahead of the one being clustered (bounded memory). The
     slices start at ``first_slice`` and double up to ``slice_size``: clustering starts as soon as a
     small slice is ready instead of waiting, idle, for a full one."""
-    if workers <= 1 or len(ordered) < parallel_from:
+    if workers <= 1 or not ordered or len(ordered) < parallel_from:
         for appeal in ordered:
             yield prepare(appeal, vocabulary, params, use_pos=use_pos)
         return
@@ -718,10 +718,10 @@ def _prepared_stream(ordered: Sequence[AppealText], vocabulary: Vocabulary, para
     term_of = {term: term for term in vocabulary.idf}
     chunk = max(1, min(500, slice_size // (4 * workers)))
 
-    cuts = [0]
+    cuts, size = [0], max(1, first_slice)
     while cuts[-1] < len(ordered):
-        size = min(slice_size, max(1, first_slice) << (len(cuts) - 1))
         cuts.append(min(cuts[-1] + size, len(ordered)))
+        size = min(2 * size, slice_size)
     slices = list(pairwise(cuts))
 
     def submit(pool: Pool, start: int, end: int) -> AsyncResult[list[list[tuple[Any, ...]]]]:
