@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sudi.core.errors import InvalidInput
+from sudi.intelligence import hotspots
 from sudi.intelligence.hotspots import (
     AppealText,
     Cluster,
@@ -20,6 +21,8 @@ from sudi.intelligence.hotspots import (
     growth_of,
     heat,
     near_cells,
+    prepare,
+    term_signature,
 )
 
 T0 = datetime(2025, 5, 1, 9, tzinfo=UTC)
@@ -160,8 +163,40 @@ def test_preparing_in_worker_processes_gives_what_one_process_gives() -> None:
     assert all(p.appeal is a for p, a in zip(shared, items, strict=True))   # each in its own place
     for one, other in zip(alone, shared, strict=True):
         assert other.vector == one.vector and list(other.vector) == list(one.vector)
-        assert (other.places, other.place_keys, other.topic_keys, other.areas, other.near_cells) == (
-            one.places, one.place_keys, one.topic_keys, one.areas, one.near_cells)
+        assert (other.places, other.place_keys, other.topic_keys, other.areas, other.near_cells,
+                other.signature) == (one.places, one.place_keys, one.topic_keys, one.areas, one.near_cells,
+                                     one.signature)
+
+
+def test_a_cluster_signature_is_its_centroid_signature() -> None:
+    # A candidate is skipped when its signature shares no bit with the appeal's, so a cluster's
+    # signature must be its centroid's: after adds, after a trim, after a merge and after a reload.
+    params = HotspotParams(centroid_terms=8)   # a centroid is trimmed once it passes 16 terms
+    items = sorted(history(), key=lambda a: a.time)
+    vocabulary = fit_vocabulary(items, params)
+    prepared = [prepare(a, vocabulary, params) for a in items]
+    first, second = Cluster(1), Cluster(2)
+    for item in prepared[:5]:
+        first.add(item, item.place_keys, params)
+    for item in prepared[5:8]:
+        second.add(item, item.place_keys, params)
+    assert len(first.centroid) < len(set().union(*(p.vector for p in prepared[:5])))   # it was trimmed
+    first.absorb(second, params)
+    reloaded = Cluster.from_state(3, first.to_state(), member_ids=first.member_ids, times=first.times,
+                                  supports=0, objections=0, first_time=items[0].time, last_time=items[7].time)
+    for cluster in (first, second, reloaded):
+        assert cluster.centroid
+        assert cluster.signature == term_signature(cluster.centroid)
+
+
+def test_the_signature_filter_changes_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With every bit set, no candidate is ever skipped: the clusters must be the same as with the filter.
+    items = history()
+    filtered, _ = find_hotspots(items)
+    monkeypatch.setattr(hotspots, "term_signature", lambda terms: (1 << 16384) - 1)
+    everything, _ = find_hotspots(items)
+    assert [h.member_ids for h in filtered] == [h.member_ids for h in everything]
+    assert len(filtered) >= 3
 
 
 def test_cluster_state_round_trips() -> None:

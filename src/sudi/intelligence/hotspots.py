@@ -14,6 +14,8 @@ The method (docs/hotspots.md explains it with the measured results):
 4. **Join or start.** Appeals are taken in time order; an appeal joins the most similar candidate
    cluster (cosine to the cluster's centroid) when the similarity reaches ``similarity`` for a
    shared place or ``similarity_topic`` for a shared topic only; otherwise it starts a cluster.
+   A candidate whose term signature (:func:`term_signature`) shares no bit with the appeal's shares
+   no term, so its cosine is 0 and it is not scored: most candidates at a busy place are other problems.
    A full recompute is exactly this, run over all appeals; adding one appeal later is one step of it,
    so the incremental result is the full result.
 5. **Hotspots** are the clusters of at least ``min_size`` appeals, ranked by a heat score
@@ -148,6 +150,7 @@ class Prepared:
     place_keys: list[str]
     topic_keys: list[str]
     areas: list[str]
+    signature: int                                        # term_signature(vector)
     near_cells: list[str] = field(default_factory=list)   # neighbouring cells the point lies close to
 
 
@@ -176,6 +179,26 @@ def bigrams(text: str) -> Counter[str]:
 def _norm(weights: dict[str, float]) -> float:
     values = weights.values()
     return math.sqrt(sum(map(operator.mul, values, values)))
+
+
+_SIGNATURE_BITS = 1 << 14
+
+
+def term_signature(terms: Iterable[str]) -> int:
+    """One bit per term, placed by the term's hash, in a 16,384-bit integer.
+
+    Two vectors whose signatures share no bit share no term, so their cosine is 0 and their
+    dictionaries need not be read: one AND of two integers stands in for the key-set intersection
+    that was most of a full recompute's time (most candidates at a busy place are other problems).
+    A shared bit proves nothing; the cosine decides. Python's string hash is salted per process,
+    so a signature is only compared within the process that made it (forked workers share the
+    salt) and is never stored."""
+    bits = bytearray(_SIGNATURE_BITS // 8)
+    mask = _SIGNATURE_BITS - 1
+    for term in terms:
+        position = hash(term) & mask
+        bits[position >> 3] |= 1 << (position & 7)
+    return int.from_bytes(bits, "little")
 
 
 def _strongest(weights: dict[str, float], n: int) -> list[tuple[str, float]]:
@@ -240,7 +263,7 @@ def prepare(appeal: AppealText, vocabulary: Vocabulary, params: HotspotParams, *
     shared = ((g, w) for g, w in vector.items() if g in vocabulary.idf)
     top = heapq.nlargest(params.topic_keys, shared, key=lambda kv: kv[1])
     return Prepared(appeal, vector, places, keys, ["t:" + term for term, _ in top],
-                    admin_areas(appeal.title + " " + appeal.content[:120]), near)
+                    admin_areas(appeal.title + " " + appeal.content[:120]), term_signature(vector), near)
 
 
 def _cell(lat: float, lon: float, size: float) -> tuple[int, int]:
@@ -283,6 +306,7 @@ class Cluster:
     keys: set[str] = field(default_factory=set)
     first_time: datetime | None = None
     last_time: datetime | None = None
+    signature: int = 0     # always term_signature(centroid): kept by _accumulate
 
     @property
     def size(self) -> int:
@@ -297,8 +321,9 @@ class Cluster:
         shared = vector.keys() & centroid.keys()
         return sum(map(operator.mul, map(vector.__getitem__, shared), map(centroid.__getitem__, shared))) / self.norm
 
-    def _accumulate(self, vector: dict[str, float], params: HotspotParams) -> None:
-        """Add ``vector`` to the centroid, keep its strongest terms when it has grown too long, renorm."""
+    def _accumulate(self, vector: dict[str, float], signature: int, params: HotspotParams) -> None:
+        """Add ``vector`` (whose terms ``signature`` holds) to the centroid, keep its strongest terms when
+        it has grown too long, renorm."""
         centroid = self.centroid
         # centroid[g] += w for every term, as one C-level update (the terms are distinct, so each is
         # read before it is written).
@@ -307,11 +332,14 @@ class Cluster:
                             strict=True))
         if len(centroid) > 2 * params.centroid_terms:
             self.centroid = centroid = dict(_strongest(centroid, params.centroid_terms))
+            self.signature = term_signature(centroid)
+        else:   # no term left the centroid: its terms are the old ones and the vector's
+            self.signature |= signature
         self.norm = _norm(centroid)
 
     def add(self, item: Prepared, keys: Iterable[str], params: HotspotParams) -> None:
         appeal = item.appeal
-        self._accumulate(item.vector, params)
+        self._accumulate(item.vector, item.signature, params)
         self.member_ids.append(appeal.id)
         self.times.append(appeal.time)
         if len(self.titles) < 40:
@@ -343,7 +371,7 @@ class Cluster:
         return sum(mine[g] * theirs[g] for g in mine.keys() & theirs.keys()) / (self.norm * other.norm)
 
     def absorb(self, other: Cluster, params: HotspotParams) -> None:
-        self._accumulate(other.centroid, params)
+        self._accumulate(other.centroid, other.signature, params)
         self.member_ids.extend(other.member_ids)
         self.times.extend(other.times)
         self.titles.extend(other.titles[: max(0, 40 - len(self.titles))])
@@ -380,7 +408,7 @@ class Cluster:
                    {k: (v[0], v[1]) for k, v in (state.get("place_names") or {}).items()},
                    Counter(state.get("areas") or {}), Counter(state.get("grids") or {}),
                    [(p[0], p[1]) for p in state.get("points") or []], set(state.get("keys") or []),
-                   first_time, last_time)
+                   first_time, last_time, term_signature(centroid))
 
 
 class HotspotIndex:
@@ -431,6 +459,7 @@ class HotspotIndex:
         topic_ids = self._candidates(item.topic_keys, cap=max(1, self.params.max_candidates // 3)) - place_ids
         fits: list[tuple[Cluster, float]] = []
         located = {k[:2] for k in item.place_keys}   # "p:" named place, "g:" grid, "c:" point cell
+        signature = item.signature
         for ids, threshold in ((place_ids, self.params.similarity), (topic_ids, self.params.similarity_topic)):
             for cid in ids:
                 cluster = self.clusters.get(cid)
@@ -438,6 +467,8 @@ class HotspotIndex:
                     continue
                 if ids is topic_ids and located and any(k[:2] in located for k in cluster.keys):
                     continue  # the same words at two known, different places are two problems, not one
+                if not cluster.signature & signature:
+                    continue  # no term in common: the cosine is 0
                 score = cluster.similarity(item.vector)
                 if score >= threshold:
                     fits.append((cluster, score))
@@ -494,7 +525,7 @@ class HotspotIndex:
         for cluster in gone:
             del self.clusters[cluster.id]
             if cluster.size >= self.params.min_size:
-                cluster.centroid = {}
+                cluster.centroid, cluster.signature = {}, 0
                 self.closed.append(cluster)
         if gone:
             for key, ids in list(self.by_key.items()):
@@ -685,7 +716,7 @@ def _prepare_slice(bounds: tuple[int, int]) -> list[tuple[Any, ...]]:
             raise ValueError("hotspot vector terms must be character bigrams")
         out.append((terms, array("d", item.vector.values()).tobytes(),
                     [(p.name, p.kind, p.key) for p in item.places], item.place_keys, item.topic_keys,
-                    item.areas, item.near_cells))
+                    item.areas, item.signature, item.near_cells))
     return out
 
 
@@ -711,7 +742,9 @@ def _prepared_stream(ordered: Sequence[AppealText], vocabulary: Vocabulary, para
         return
     import multiprocessing
 
-    # Inherited by the forked workers: the appeals need not be pickled to reach them.
+    # Inherited by the forked workers: the appeals need not be pickled to reach them. Forked, not
+    # spawned, also because the workers must share this process's string-hash salt: the term
+    # signatures they compute are compared here.
     _worker_state.update(ordered=ordered, vocabulary=vocabulary, params=params, use_pos=use_pos)
     # One string object per term in this process: centroids then hold the same few hundred thousand
     # terms instead of a fresh copy per appeal, and most lookups compare identities in warm memory.
@@ -737,11 +770,11 @@ def _prepared_stream(ordered: Sequence[AppealText], vocabulary: Vocabulary, para
                     pending = submit(pool, *slices[number + 1])
                 position = start
                 for part in ready:
-                    for terms, weights, places, place_keys, topic_keys, areas, near in part:
+                    for terms, weights, places, place_keys, topic_keys, areas, signature, near in part:
                         pairs = _TERM.findall(terms)
                         vector = dict(zip(map(term_of.setdefault, pairs, pairs), array("d", weights), strict=True))
                         yield Prepared(ordered[position], vector, [Place(*p) for p in places], place_keys,
-                                       topic_keys, areas, near)
+                                       topic_keys, areas, signature, near)
                         position += 1
     finally:
         _worker_state.clear()
