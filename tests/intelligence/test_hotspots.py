@@ -190,10 +190,15 @@ def test_a_cluster_signature_is_its_centroid_signature() -> None:
 
 
 def test_the_signature_filter_changes_no_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    # With every bit set, no candidate is ever skipped: the clusters must be the same as with the filter.
-    items = history()
+    # Every signature -1 (all bits set, whatever the width): no candidate is ever skipped, so the
+    # clusters must be the same as with the filter. Candidates by place, by point and by topic only.
+    lat, lon = 34.77, 117.59
+    items = [*history(), appeal(101, "58车贷案件立案半年没有进展", "58车贷恶性退出，受害者要求公布案情进展"),
+             appeal(102, "请关注58车贷案件进展", "58车贷恶性退出立案已久，受害者希望公布案件进展", days=3),
+             appeal(103, "路灯不亮晚上很黑", lat=lat, lon=lon),
+             appeal(104, "路灯不亮，晚上太黑了", lat=lat, lon=lon, days=1)]
     filtered, _ = find_hotspots(items)
-    monkeypatch.setattr(hotspots, "term_signature", lambda terms: (1 << 16384) - 1)
+    monkeypatch.setattr(hotspots, "term_signature", lambda terms: -1)
     everything, _ = find_hotspots(items)
     assert [h.member_ids for h in filtered] == [h.member_ids for h in everything]
     assert len(filtered) >= 3
