@@ -19,6 +19,7 @@ from sudi.appeals import excel, service
 from sudi.appeals.models import Appeal, AppealEvent
 from sudi.core import clock
 from sudi.core.errors import InvalidInput
+from tests.conftest import BACKEND
 from tests.factories import World
 
 HEADER = ["留言编号", "留言用户", "留言主题", "留言时间", "留言详情", "答复意见", "答复时间"]
@@ -438,3 +439,24 @@ def test_export_does_not_query_per_row(session: Session, world: World) -> None:
         world.appeal("dispatched", assisting_units=["cgj"], point=point)
         world.appeal("resolved", assisting_units=["cgj", "tanshan"], point=point)
     assert statements_for_export() == few
+
+
+
+def test_a_search_the_database_refuses_makes_no_workbook(client: Any, world: World,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # PostgreSQL refuses a NUL byte in the search (SQLite takes it). The export must fail before it
+    # makes a workbook: a write-only sheet left open is finalised later against a closed file.
+    world.appeal("received")
+    made: list[Workbook] = []
+    real = excel.Workbook
+
+    def workbook(**options: Any) -> Workbook:
+        made.append(real(**options))
+        return made[-1]
+
+    monkeypatch.setattr(excel, "Workbook", workbook)
+    response = client.get(EXPORT_URL, params={"q": "a\x00b"}, headers=world.headers("dispatcher"))
+    if BACKEND == "postgresql":
+        assert response.status_code == 422 and made == []
+    else:
+        assert response.status_code == 200 and len(made) == 1

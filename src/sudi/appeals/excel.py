@@ -29,7 +29,7 @@ from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import or_, select
+from sqlalchemy import ScalarResult, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
@@ -522,7 +522,6 @@ def _export_row(w: _Writer, actor: Actor, appeal: Appeal) -> list[Any]:
 
 def export_xlsx(session: Session, actor: Actor, flt: service.AppealFilter) -> bytes:
     """The filtered list ``actor`` may see, as an XLSX workbook (at most 100,000 rows)."""
-    # The query first: a filter it refuses must not leave a half-made workbook behind.
     # One row past the cap tells a full export from a truncated one without a COUNT query.
     # Every related row a line shows is loaded per batch, never per appeal; JSON the sheet does not
     # show (grid polygons, triage notes) is not decoded at all.
@@ -532,6 +531,17 @@ def export_xlsx(session: Session, actor: Actor, flt: service.AppealFilter) -> by
                       selectinload(Appeal.assisting).joinedload(AppealAssist.unit),
                       defer(Appeal.triage), defer(Appeal.extension_pending))
              .execution_options(yield_per=EXPORT_BATCH))
+    # The query runs before the workbook exists: a value the database refuses (PostgreSQL: a NUL byte
+    # in the search) must not leave a write-only sheet open, to be finalised later against a closed file.
+    result = session.scalars(query)
+    try:
+        return _write_export(result, actor)
+    finally:
+        result.close()  # a break at the cap leaves the server-side cursor open otherwise
+
+
+def _write_export(result: ScalarResult[Appeal], actor: Actor) -> bytes:
+    """The two sheets of the export, written from rows the database is already returning."""
     workbook = Workbook(write_only=True)
     ws = workbook.create_sheet("诉求列表")
     ws.freeze_panes = "A2"
@@ -547,16 +557,12 @@ def export_xlsx(session: Session, actor: Actor, flt: service.AppealFilter) -> by
 
     writer = _Writer(ws)
     written, truncated = 0, False
-    result = session.scalars(query)
-    try:
-        for appeal in result:
-            if written == MAX_EXPORT_ROWS:
-                truncated = True
-                break
-            ws.append(_export_row(writer, actor, appeal))
-            written += 1
-    finally:
-        result.close()  # a break leaves the server-side cursor open otherwise
+    for appeal in result:
+        if written == MAX_EXPORT_ROWS:
+            truncated = True
+            break
+        ws.append(_export_row(writer, actor, appeal))
+        written += 1
     ws.auto_filter.ref = f"A1:{get_column_letter(len(EXPORT_COLUMNS))}{written + 1}"
 
     about = workbook.create_sheet("说明")
