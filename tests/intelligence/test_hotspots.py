@@ -156,13 +156,19 @@ def test_preparing_in_worker_processes_gives_what_one_process_gives() -> None:
     # the growing slices (10, 20, 40, then 50) must fit together with nothing lost or repeated.
     items = sorted(history() * 3, key=lambda a: a.time)
     params = HotspotParams()
-    vocabulary = fit_vocabulary(items, params)
+    # Fitted without the mixing-plant appeals, so that their vectors hold terms the vocabulary lacks:
+    # those travel as text, the others as term numbers.
+    vocabulary = fit_vocabulary([a for a in items if "搅拌站" not in a.title], params)
     alone = list(_prepared_stream(items, vocabulary, params, True, 1))
     shared = list(_prepared_stream(items, vocabulary, params, True, 2, slice_size=50, parallel_from=0,
                                   first_slice=10))
+    unknown = [any(term not in vocabulary.idf for term in p.vector) for p in alone]
+    assert any(unknown) and not all(unknown)
     assert all(p.appeal is a for p, a in zip(shared, items, strict=True))   # each in its own place
+    own_copy = {term: term for term in vocabulary.idf}
     for one, other in zip(alone, shared, strict=True):
         assert other.vector == one.vector and list(other.vector) == list(one.vector)
+        assert all(own_copy[term] is term for term in other.vector if term in own_copy)
         assert (other.places, other.place_keys, other.topic_keys, other.areas, other.near_cells,
                 other.signature) == (one.places, one.place_keys, one.topic_keys, one.areas, one.near_cells,
                                      one.signature)
@@ -177,9 +183,10 @@ def test_a_cluster_signature_is_its_centroid_signature() -> None:
     prepared = [prepare(a, vocabulary, params) for a in items]
     first, second = Cluster(1), Cluster(2)
     for item in prepared[:5]:
-        first.add(item, item.place_keys, params)
+        first.add(item, [*item.place_keys, *item.topic_keys], params)
     for item in prepared[5:8]:
-        second.add(item, item.place_keys, params)
+        second.add(item, [*item.place_keys, *item.topic_keys, "g:2"], params)   # a kind the first lacks
+    assert {"p:", "t:"} <= first.key_kinds and "g:" not in first.key_kinds
     assert len(first.centroid) < len(set().union(*(p.vector for p in prepared[:5])))   # it was trimmed
     first.absorb(second, params)
     reloaded = Cluster.from_state(3, first.to_state(), member_ids=first.member_ids, times=first.times,
@@ -187,6 +194,9 @@ def test_a_cluster_signature_is_its_centroid_signature() -> None:
     for cluster in (first, second, reloaded):
         assert cluster.centroid
         assert cluster.signature == term_signature(cluster.centroid)
+        # A topic candidate is tested against the kinds of key the cluster has, kept beside its keys.
+        assert cluster.key_kinds == {key[:2] for key in cluster.keys}
+    assert second.keys <= first.keys
 
 
 def test_the_signature_filter_changes_no_result(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import heapq
 import logging
 import math
 import operator
@@ -40,7 +39,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from functools import lru_cache
-from itertools import pairwise, repeat
+from itertools import chain, islice, pairwise, repeat
 from typing import TYPE_CHECKING, Any
 
 from sudi.core.errors import InvalidInput
@@ -170,10 +169,10 @@ def problem_text(appeal: AppealText, places: Sequence[Place], text_chars: int) -
 
 
 def bigrams(text: str) -> Counter[str]:
-    grams = Counter(map(operator.add, text, text[1:]))   # each character with the next, built in C
-    for gram in [g for g in grams if " " in g]:
-        del grams[gram]
-    return grams
+    """Each character with the next, within the space-separated pieces, counted in first-seen order."""
+    pieces = text.split(" ")
+    # map(map, …) pairs each piece with itself shifted by one, all in C: no Python step per character.
+    return Counter(chain.from_iterable(map(map, repeat(operator.add), pieces, [p[1:] for p in pieces])))
 
 
 def _norm(weights: dict[str, float]) -> float:
@@ -229,8 +228,9 @@ class Vocabulary:
         return cls(idf, n)
 
     def vector(self, text: str, terms: int) -> dict[str, float]:
-        unseen = self.unseen_idf
-        weights = {g: (1.0 + math.log(c)) * self.idf.get(g, unseen) for g, c in bigrams(text).items()}
+        unseen, idf, log = self.unseen_idf, self.idf.get, math.log
+        # Most bigrams occur once, and 1 + log(1) is exactly 1.0: no logarithm and no product for them.
+        weights = {g: idf(g, unseen) if c == 1 else (1.0 + log(c)) * idf(g, unseen) for g, c in bigrams(text).items()}
         if len(weights) > terms:
             weights = dict(_strongest(weights, terms))
         norm = _norm(weights) or 1.0
@@ -259,10 +259,11 @@ def prepare(appeal: AppealText, vocabulary: Vocabulary, params: HotspotParams, *
         x, y = _cell(appeal.lat, appeal.lon, params.cell_degrees)
         keys.append(f"c:{x},{y}")
         near = near_cells(appeal.lat, appeal.lon, params.cell_degrees, params.cell_margin)
-    # A term seen in one appeal only cannot lead to another: topic keys are the strongest shared terms.
-    shared = ((g, w) for g, w in vector.items() if g in vocabulary.idf)
-    top = heapq.nlargest(params.topic_keys, shared, key=lambda kv: kv[1])
-    return Prepared(appeal, vector, places, keys, ["t:" + term for term, _ in top],
+    # A term seen in one appeal only cannot lead to another: topic keys are the strongest shared terms
+    # (a stable sort, so ties go as heapq.nlargest would send them, at a fraction of its cost).
+    ranked = sorted(vector, key=vector.__getitem__, reverse=True)
+    top = islice(filter(vocabulary.idf.__contains__, ranked), params.topic_keys)
+    return Prepared(appeal, vector, places, keys, ["t:" + term for term in top],
                     admin_areas(appeal.title + " " + appeal.content[:120]), term_signature(vector), near)
 
 
@@ -284,7 +285,9 @@ def near_cells(lat: float, lon: float, size: float, margin: float) -> list[str]:
 # ----------------------------------------------------------------------------- clusters
 
 
-@dataclass(slots=True)   # slots: a candidate's fields are read from the object itself, not from a separate dict
+# slots: a candidate's fields are read from the object itself, not from a separate dict; eq=False: a
+# cluster is hashed and compared by identity, so candidate sets hold the clusters themselves.
+@dataclass(slots=True, eq=False)
 class Cluster:
     """A group of appeals being built; its centroid is the sum of its members' vectors, trimmed."""
 
@@ -307,6 +310,8 @@ class Cluster:
     first_time: datetime | None = None
     last_time: datetime | None = None
     signature: int = 0     # always term_signature(centroid): kept by _accumulate
+    key_kinds: set[str] = field(default_factory=set)   # always {key[:2] for key in keys}: "p:", "g:", "c:", "t:"
+    active: bool = True    # False once merged into another or retired: the key lists drop it at the next retiring
 
     @property
     def size(self) -> int:
@@ -359,6 +364,7 @@ class Cluster:
         if appeal.lat is not None and appeal.lon is not None:
             self.points.append((appeal.lat, appeal.lon))
         self.keys.update(keys)
+        self.key_kinds.update(key[:2] for key in keys)
         if self.first_time is None or appeal.time < self.first_time:
             self.first_time = appeal.time
         if self.last_time is None or appeal.time > self.last_time:
@@ -385,6 +391,8 @@ class Cluster:
         self.areas.update(other.areas)
         self.grids.update(other.grids)
         self.points.extend(other.points)
+        self.keys |= other.keys
+        self.key_kinds |= other.key_kinds
         assert other.first_time is not None and other.last_time is not None
         self.first_time = min(t for t in (self.first_time, other.first_time) if t is not None)
         self.last_time = max(t for t in (self.last_time, other.last_time) if t is not None)
@@ -402,13 +410,14 @@ class Cluster:
                    times: Sequence[datetime], supports: int, objections: int, first_time: datetime,
                    last_time: datetime) -> Cluster:
         centroid = {str(g): float(w) for g, w in (state.get("centroid") or {}).items()}
+        keys = set(state.get("keys") or [])
         return cls(cluster_id, centroid, _norm(centroid), list(member_ids),
                    list(times), list(state.get("titles") or []), set(state.get("citizens") or []),
                    int(state.get("anonymous") or 0), supports, objections, Counter(state.get("places") or {}),
                    {k: (v[0], v[1]) for k, v in (state.get("place_names") or {}).items()},
                    Counter(state.get("areas") or {}), Counter(state.get("grids") or {}),
-                   [(p[0], p[1]) for p in state.get("points") or []], set(state.get("keys") or []),
-                   first_time, last_time, term_signature(centroid))
+                   [(p[0], p[1]) for p in state.get("points") or []], keys,
+                   first_time, last_time, term_signature(centroid), {key[:2] for key in keys})
 
 
 class HotspotIndex:
@@ -421,23 +430,25 @@ class HotspotIndex:
         self.params = params or HotspotParams()
         self.use_pos = use_pos
         self.clusters: dict[int, Cluster] = {}
-        self.by_key: dict[str, list[int]] = {}
+        # key → the clusters that took it, oldest first; the clusters themselves rather than their ids,
+        # so a candidate is not looked up again in ``clusters`` (a cold read per candidate).
+        self.by_key: dict[str, list[Cluster]] = {}
         self.closed: list[Cluster] = []   # clusters past their window, kept when big enough
         self.merged: dict[int, int] = {}  # cluster id → the cluster it was folded into
         self.next_id = 1
 
-    def _candidates(self, keys: Sequence[str], cap: int | None = None, near: Sequence[str] = ()) -> set[int]:
-        found: set[int] = set()
+    def _candidates(self, keys: Sequence[str], cap: int | None = None, near: Sequence[str] = ()) -> set[Cluster]:
+        found: set[Cluster] = set()
         cap = cap or self.params.max_candidates
         for key in keys:
-            ids = self.by_key.get(key)
-            if ids:
-                found.update(ids[-cap:])
+            holders = self.by_key.get(key)
+            if holders:
+                found.update(holders[-cap:])
         # A neighbouring cell only catches a problem straddling the edge: a few of its clusters.
         for key in near:
-            ids = self.by_key.get(key)
-            if ids:
-                found.update(ids[-max(1, cap // 8):])
+            holders = self.by_key.get(key)
+            if holders:
+                found.update(holders[-max(1, cap // 8):])
         return found
 
     def match(self, item: Prepared) -> tuple[Cluster | None, float]:
@@ -454,18 +465,18 @@ class HotspotIndex:
         # A cluster is open when its span, widened by the window, holds the moment; the window is
         # applied to the moment once here rather than to every candidate's first and last times.
         opened_by, closed_from = moment + window, moment - window
-        place_ids = self._candidates(item.place_keys, near=item.near_cells)
+        by_place = self._candidates(item.place_keys, near=item.near_cells)
         # A topic term is shared far more widely than a place: fewer of its clusters are worth a look.
-        topic_ids = self._candidates(item.topic_keys, cap=max(1, self.params.max_candidates // 3)) - place_ids
+        by_topic = self._candidates(item.topic_keys, cap=max(1, self.params.max_candidates // 3)) - by_place
         fits: list[tuple[Cluster, float]] = []
         located = {k[:2] for k in item.place_keys}   # "p:" named place, "g:" grid, "c:" point cell
         signature = item.signature
-        for ids, threshold in ((place_ids, self.params.similarity), (topic_ids, self.params.similarity_topic)):
-            for cid in ids:
-                cluster = self.clusters.get(cid)
-                if cluster is None or cluster.first_time > opened_by or cluster.last_time < closed_from:  # type: ignore[operator]
+        # The candidates come as a set, in no particular order: the fits are sorted by score and id below.
+        for candidates, threshold in ((by_place, self.params.similarity), (by_topic, self.params.similarity_topic)):
+            for cluster in candidates:
+                if not cluster.active or cluster.first_time > opened_by or cluster.last_time < closed_from:  # type: ignore[operator]
                     continue
-                if ids is topic_ids and located and any(k[:2] in located for k in cluster.keys):
+                if candidates is by_topic and located and not located.isdisjoint(cluster.key_kinds):
                     continue  # the same words at two known, different places are two problems, not one
                 if not cluster.signature & signature:
                     continue  # no term in common: the cosine is 0
@@ -491,28 +502,28 @@ class HotspotIndex:
         new_keys = [k for k in keys if k not in cluster.keys]
         cluster.add(item, keys, self.params)
         for key in new_keys:
-            self.by_key.setdefault(key, []).append(cluster.id)
+            self.by_key.setdefault(key, []).append(cluster)
         return cluster, joined
 
     def load(self, cluster: Cluster) -> None:
         """Put back a cluster kept between runs (the product keeps them in its database)."""
         self.clusters[cluster.id] = cluster
         for key in cluster.keys:
-            ids = self.by_key.setdefault(key, [])
-            if cluster.id not in ids:
-                ids.append(cluster.id)
+            holders = self.by_key.setdefault(key, [])
+            if cluster not in holders:
+                holders.append(cluster)
         self.next_id = max(self.next_id, cluster.id + 1)
 
     def _merge(self, into: Cluster, other: Cluster) -> None:
         """The appeal showed two clusters are one problem: fold ``other`` into ``into``."""
         into.absorb(other, self.params)
         del self.clusters[other.id]
+        other.active = False
         self.merged[other.id] = into.id
         for key in other.keys:
-            ids = self.by_key.setdefault(key, [])
-            if into.id not in ids:
-                ids.append(into.id)
-        into.keys |= other.keys
+            holders = self.by_key.setdefault(key, [])
+            if into not in holders:
+                holders.append(into)
 
     def add(self, appeal: AppealText) -> tuple[Cluster, bool]:
         """Put one appeal into the index: (its cluster, whether it joined an existing one)."""
@@ -524,12 +535,13 @@ class HotspotIndex:
         gone = [c for c in self.clusters.values() if c.last_time is not None and c.last_time < limit]
         for cluster in gone:
             del self.clusters[cluster.id]
+            cluster.active = False
             if cluster.size >= self.params.min_size:
                 cluster.centroid, cluster.signature = {}, 0
                 self.closed.append(cluster)
         if gone:
-            for key, ids in list(self.by_key.items()):
-                kept = [i for i in ids if i in self.clusters]
+            for key, holders in list(self.by_key.items()):
+                kept = [c for c in holders if c.active]
                 if kept:
                     self.by_key[key] = kept
                 else:
@@ -705,15 +717,20 @@ def _prepare_slice(bounds: tuple[int, int]) -> list[tuple[Any, ...]]:
     Only the parts the clustering process lacks travel back, as plain tuples: that process also
     unpickles every result, and it is the one on the critical path."""
     ordered, vocabulary = _worker_state["ordered"], _worker_state["vocabulary"]
-    params, use_pos = _worker_state["params"], _worker_state["use_pos"]
+    params, use_pos, term_numbers = _worker_state["params"], _worker_state["use_pos"], _worker_state["term_numbers"]
     out = []
     for appeal in ordered[bounds[0]:bounds[1]]:
         item = prepare(appeal, vocabulary, params, use_pos=use_pos)
-        # The vector as one string of its terms and one buffer of weights: two objects to unpickle
-        # instead of ninety-six. The terms are character bigrams, so the string splits back in pairs.
-        terms = "".join(item.vector)
-        if len(terms) != 2 * len(item.vector):
-            raise ValueError("hotspot vector terms must be character bigrams")
+        # The vector as one buffer of its terms and one of its weights: two objects to unpickle instead
+        # of ninety-six. A term is sent as its number in the vocabulary, which the clustering process
+        # turns back into its own copy of the term without hashing a new string; a vector holding a
+        # term the vocabulary lacks goes as one string of its terms, character bigrams, split in pairs.
+        numbers = array("i", map(term_numbers.get, item.vector, repeat(-1)))
+        terms: bytes | str = numbers.tobytes()
+        if -1 in numbers:
+            terms = "".join(item.vector)
+            if len(terms) != 2 * len(item.vector):
+                raise ValueError("hotspot vector terms must be character bigrams")
         out.append((terms, array("d", item.vector.values()).tobytes(),
                     [(p.name, p.kind, p.key) for p in item.places], item.place_keys, item.topic_keys,
                     item.areas, item.signature, item.near_cells))
@@ -742,13 +759,15 @@ def _prepared_stream(ordered: Sequence[AppealText], vocabulary: Vocabulary, para
         return
     import multiprocessing
 
+    # One string object per term in this process: centroids then hold the same few hundred thousand
+    # terms instead of a fresh copy per appeal, and most lookups compare identities in warm memory.
+    term_list = list(vocabulary.idf)
+    term_of = {term: term for term in term_list}
     # Inherited by the forked workers: the appeals need not be pickled to reach them. Forked, not
     # spawned, also because the workers must share this process's string-hash salt: the term
     # signatures they compute are compared here.
-    _worker_state.update(ordered=ordered, vocabulary=vocabulary, params=params, use_pos=use_pos)
-    # One string object per term in this process: centroids then hold the same few hundred thousand
-    # terms instead of a fresh copy per appeal, and most lookups compare identities in warm memory.
-    term_of = {term: term for term in vocabulary.idf}
+    _worker_state.update(ordered=ordered, vocabulary=vocabulary, params=params, use_pos=use_pos,
+                         term_numbers={term: number for number, term in enumerate(term_list)})
     chunk = max(1, min(500, slice_size // (4 * workers)))
 
     cuts, size = [0], max(1, first_slice)
@@ -771,8 +790,12 @@ def _prepared_stream(ordered: Sequence[AppealText], vocabulary: Vocabulary, para
                 position = start
                 for part in ready:
                     for terms, weights, places, place_keys, topic_keys, areas, signature, near in part:
-                        pairs = _TERM.findall(terms)
-                        vector = dict(zip(map(term_of.setdefault, pairs, pairs), array("d", weights), strict=True))
+                        if type(terms) is bytes:
+                            keys: Iterable[str] = map(term_list.__getitem__, array("i", terms))
+                        else:
+                            pairs = _TERM.findall(terms)
+                            keys = map(term_of.setdefault, pairs, pairs)
+                        vector = dict(zip(keys, array("d", weights), strict=True))
                         yield Prepared(ordered[position], vector, [Place(*p) for p in places], place_keys,
                                        topic_keys, areas, signature, near)
                         position += 1

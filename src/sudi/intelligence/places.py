@@ -188,16 +188,20 @@ def _accept(stem: str, suffix: str) -> bool:
         return False
     if suffix in _WEAK and len(stem) > 5:   # "毛警官查案办案山": a clause, not a name
         return False
-        return False
     if _ADMIN_ONLY.match(name) or _NOT_NAME.search(name):
         return False
-    if re.search(r"[A-Z]\d*[市区县]|(?:[市县](?![场民])|(?<![小社园校景片厂])区).", name):
+    if _ADMIN_INSIDE.search(name):
         return False
-    if re.search(r"\d(?:栋|幢|号|楼|单元|期)", stem) and suffix != "线":   # "3号楼" no, "地铁3号线" yes
+    if _UNIT_NUMBER.search(stem) and suffix != "线":   # "3号楼" no, "地铁3号线" yes
         return False
     if stem.isdigit() and suffix not in ("路", "线", "中", "号"):  # "3栋" is not a place; "7路" (a bus) may be
         return False
-    return not re.fullmatch(r"[A-Za-z]\d*", stem)  # "A3" + 区 … masked admin codes
+    return not _MASKED_CODE.fullmatch(stem)  # "A3" + 区 … masked admin codes
+
+
+_ADMIN_INSIDE = re.compile(r"[A-Z]\d*[市区县]|(?:[市县](?![场民])|(?<![小社园校景片厂])区).")
+_UNIT_NUMBER = re.compile(r"\d(?:栋|幢|号|楼|单元|期)")
+_MASKED_CODE = re.compile(r"[A-Za-z]\d*")
 
 
 def extract_places(text: str, *, title: str = "", use_pos: bool = True) -> list[Place]:
@@ -254,8 +258,10 @@ def extract_places(text: str, *, title: str = "", use_pos: bool = True) -> list[
     for key in [k for k, p in found.items() if any(o.name != p.name and p.name.endswith(o.name)
                                                    for o in found.values())]:
         del found[key]
-    order = [*KIND_SUFFIXES, "named"]
-    return sorted(found.values(), key=lambda p: order.index(p.kind))
+    return sorted(found.values(), key=lambda p: _KIND_ORDER[p.kind])
+
+
+_KIND_ORDER = {kind: i for i, kind in enumerate([*KIND_SUFFIXES, "named"])}
 
 
 def admin_areas(text: str) -> list[str]:
@@ -276,17 +282,19 @@ def _posseg():  # type: ignore[no-untyped-def]
     return jieba.posseg
 
 
+_ALL_SUFFIXES = frozenset(s for suffixes in KIND_SUFFIXES.values() for s in suffixes)
+
+
 def _pos_places(title: str) -> list[str]:
     """ns/nt words of three or more characters, joined with a following kind suffix word if any."""
     words = [(w.word, w.flag) for w in _posseg().cut(title, HMM=False)]
     words = [(_trim_left(w), f) for w, f in words]
     out: list[str] = []
-    all_suffixes = {s for suffixes in KIND_SUFFIXES.values() for s in suffixes}
     for i, (word, flag) in enumerate(words):
         if flag not in ("ns", "nt") or _ADMIN_ONLY.match(word):
             continue
         name = word
-        if i + 1 < len(words) and words[i + 1][0] in all_suffixes:
+        if i + 1 < len(words) and words[i + 1][0] in _ALL_SUFFIXES:
             name += words[i + 1][0]
         if len(name) >= 3 and name not in _GENERIC and not any(w in name for w in ("政府", "部门", "局", "委")):
             out.append(name)
