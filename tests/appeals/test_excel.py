@@ -441,7 +441,6 @@ def test_export_does_not_query_per_row(session: Session, world: World) -> None:
     assert statements_for_export() == few
 
 
-
 def test_a_search_the_database_refuses_makes_no_workbook(client: Any, world: World,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     # PostgreSQL refuses a NUL byte in the search (SQLite takes it). The export must fail before it

@@ -174,9 +174,10 @@ def test_preparing_in_worker_processes_gives_what_one_process_gives() -> None:
                                      one.signature)
 
 
-def test_a_cluster_signature_is_its_centroid_signature() -> None:
+def test_a_cluster_keeps_its_signature_and_key_kinds_in_step() -> None:
     # A candidate is skipped when its signature shares no bit with the appeal's, so a cluster's
     # signature must be its centroid's: after adds, after a trim, after a merge and after a reload.
+    # Likewise its key kinds must be those of its keys.
     params = HotspotParams(centroid_terms=8)   # a centroid is trimmed once it passes 16 terms
     items = sorted(history(), key=lambda a: a.time)
     vocabulary = fit_vocabulary(items, params)
@@ -197,6 +198,25 @@ def test_a_cluster_signature_is_its_centroid_signature() -> None:
         # A topic candidate is tested against the kinds of key the cluster has, kept beside its keys.
         assert cluster.key_kinds == {key[:2] for key in cluster.keys}
     assert second.keys <= first.keys
+
+
+def test_a_merged_cluster_is_no_longer_a_candidate() -> None:
+    # A merged cluster stays in the key lists until the next retiring: meanwhile no appeal may join it,
+    # or the appeal would land in a cluster that no longer exists.
+    first, second = history()[:2]   # the same mixing plant at the same estate
+    params = HotspotParams()
+    vocabulary = fit_vocabulary(history(), params)
+    index = HotspotIndex(vocabulary, params)
+    kept, _ = index.add(first)
+    twin, item = Cluster(99), prepare(first, vocabulary, params)
+    twin.add(item, [*item.place_keys, *item.topic_keys], params)
+    index.load(twin)
+    later = prepare(second, vocabulary, params)
+    assert {c.id for c, _ in index.fitting(later)} == {kept.id, twin.id}
+    index._merge(kept, twin)
+    assert [c.id for c, _ in index.fitting(later)] == [kept.id]
+    assert index.add(second) == (kept, True)
+    assert twin not in index.all_clusters() and index.merged == {twin.id: kept.id}
 
 
 def test_the_signature_filter_changes_no_result(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -259,9 +259,8 @@ def prepare(appeal: AppealText, vocabulary: Vocabulary, params: HotspotParams, *
         x, y = _cell(appeal.lat, appeal.lon, params.cell_degrees)
         keys.append(f"c:{x},{y}")
         near = near_cells(appeal.lat, appeal.lon, params.cell_degrees, params.cell_margin)
-    # A term seen in one appeal only cannot lead to another: topic keys are the strongest shared terms
-    # (a stable sort, so ties go as heapq.nlargest would send them, at a fraction of its cost).
-    ranked = sorted(vector, key=vector.__getitem__, reverse=True)
+    # A term seen in one appeal only cannot lead to another: topic keys are the strongest shared terms.
+    ranked = (term for term, _ in _strongest(vector, len(vector)))
     top = islice(filter(vocabulary.idf.__contains__, ranked), params.topic_keys)
     return Prepared(appeal, vector, places, keys, ["t:" + term for term in top],
                     admin_areas(appeal.title + " " + appeal.content[:120]), term_signature(vector), near)
