@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -84,8 +84,13 @@ def _world(conn: Any) -> dict[str, Any]:
     return {"grids": grids, "leaves": leaves, "departments": departments}
 
 
-def rows(total: int, years: float, seed: int, world: dict[str, Any], now: datetime) -> Iterator[dict[str, Any]]:
-    """``total`` appeal rows, oldest first."""
+TextSource = Callable[[random.Random], tuple[str, str]]
+
+
+def rows(total: int, years: float, seed: int, world: dict[str, Any], now: datetime,
+         texts: TextSource | None = None) -> Iterator[dict[str, Any]]:
+    """``total`` appeal rows, oldest first. ``texts`` draws each (title, content); by default one of the
+    demo sample's real appeals."""
     rng = random.Random(seed)
     sample = [(s.title[:200] or s.content[:30], s.content[:2000] or s.title) for s in read_sample()]
     roots = sorted(world["leaves"])
@@ -115,7 +120,7 @@ def rows(total: int, years: float, seed: int, world: dict[str, Any], now: dateti
             received = day + timedelta(seconds=rng.randrange(7 * 3600, 22 * 3600))
             if received > now:
                 received = now - timedelta(seconds=rng.randrange(1, 3600))
-            title, content = sample[rng.randrange(len(sample))]
+            title, content = texts(rng) if texts else sample[rng.randrange(len(sample))]
             grid_id, town_id, community_id, lat, lon = world["grids"][rng.randrange(len(world["grids"]))]
             if heating is not None and winter and rng.random() < 0.12:
                 cat_root = heating
@@ -189,7 +194,7 @@ def _timestamps(rng: random.Random, state: str, received: datetime, now: datetim
 
 
 def insert_appeals(url: str, total: int, *, years: float = 2.0, seed: int = 5,
-                   progress: Any = None) -> dict[str, Any]:
+                   progress: Any = None, texts: TextSource | None = None) -> dict[str, Any]:
     engine = make_engine(url)
     began = time.perf_counter()
     now = clock.now()
@@ -202,7 +207,7 @@ def insert_appeals(url: str, total: int, *, years: float = 2.0, seed: int = 5,
         try:
             cur = raw.cursor()
             with cur.copy(f"COPY appeals ({', '.join(columns)}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for row in rows(total, years, seed, world, now):
+                for row in rows(total, years, seed, world, now, texts):
                     copy.write_row([row.get(c) for c in columns])
                     done += 1
                     if progress and done % 50_000 == 0:
@@ -217,7 +222,7 @@ def insert_appeals(url: str, total: int, *, years: float = 2.0, seed: int = 5,
         table = Appeal.__table__
         batch: list[dict[str, Any]] = []
         with engine.begin() as conn:
-            for row in rows(total, years, seed, world, now):
+            for row in rows(total, years, seed, world, now, texts):
                 batch.append({c: row.get(c) for c in columns})
                 if len(batch) >= BATCH:
                     conn.execute(insert(table), batch)
@@ -237,9 +242,10 @@ def insert_appeals(url: str, total: int, *, years: float = 2.0, seed: int = 5,
     return {"inserted": done, "appeals": count, "states": states, "insert_s": round(time.perf_counter() - began, 1)}
 
 
-def build(url: str, total: int, *, years: float = 2.0, seed: int = 5, progress: Any = None) -> dict[str, Any]:
+def build(url: str, total: int, *, years: float = 2.0, seed: int = 5, progress: Any = None,
+          texts: TextSource | None = None) -> dict[str, Any]:
     info = prepare(url)
-    info.update(insert_appeals(url, total, years=years, seed=seed, progress=progress))
+    info.update(insert_appeals(url, total, years=years, seed=seed, progress=progress, texts=texts))
     return info
 
 

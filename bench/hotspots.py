@@ -60,17 +60,27 @@ def real_texts() -> list[tuple[str, str]]:
     return texts
 
 
+def place_names(rng: random.Random, n: int) -> list[str]:
+    """About one generated estate, road, school … per 40 appeals."""
+    return ["".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))) + rng.choice(SUFFIXES)
+            for _ in range(max(50, n // 40))]
+
+
+def synthetic_text(rng: random.Random, texts: list[tuple[str, str]], places: list[str]) -> tuple[str, str]:
+    """A real message with a generated place name in front of its title and its body."""
+    title, body = texts[rng.randrange(len(texts))]
+    place = places[rng.randrange(len(places))]
+    return place + title[:40], place + body[:400]
+
+
 def synthetic(n: int, texts: list[tuple[str, str]], seed: int = 7) -> list[AppealText]:
     rng = random.Random(seed)
-    places = ["".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))) + rng.choice(SUFFIXES)
-              for _ in range(max(50, n // 40))]
+    places = place_names(rng, n)
     start = datetime(2025, 1, 1, tzinfo=UTC)
     out = []
     for i in range(n):
-        title, body = texts[rng.randrange(len(texts))]
-        place = places[rng.randrange(len(places))]
-        title = place + title[:40]
-        out.append(AppealText(str(i), title, place + body[:400], start + timedelta(seconds=rng.randrange(365 * 86400)),
+        title, content = synthetic_text(rng, texts, places)
+        out.append(AppealText(str(i), title, content, start + timedelta(seconds=rng.randrange(365 * 86400)),
                               citizen=f"c{rng.randrange(n // 2 + 1)}", supports=rng.choice((0, 0, 0, 1, 2, 5)),
                               lat=(34.7 + rng.random() * 0.2) if i % 2 else None,
                               lon=(117.5 + rng.random() * 0.3) if i % 2 else None))

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -63,8 +67,12 @@ def create_app(settings: Settings | None = None, *, run_jobs: bool = False) -> F
             worker = threading.Thread(target=_periodic_jobs, args=(app, stop), daemon=True, name="sudi-jobs")
             worker.start()
             threading.Thread(target=_analytics_jobs, args=(app, stop), daemon=True, name="sudi-analytics").start()
+            app.state.hotspot_jobs = _HotspotJobs(app, stop)
+            threading.Thread(target=app.state.hotspot_jobs.run, daemon=True, name="sudi-hotspots").start()
         yield
         stop.set()
+        if run_jobs:
+            app.state.hotspot_jobs.wake.set()
         if worker:
             worker.join(timeout=5)
         engine.dispose()
@@ -156,7 +164,6 @@ def _periodic_jobs(app: FastAPI, stop: threading.Event, every_s: float = 300.0) 
             log.exception("overdue job failed")
         finally:
             session.close()
-        _hotspot_job(app)
 
 
 def _analytics_jobs(app: FastAPI, stop: threading.Event, every_s: float = 60.0) -> None:
@@ -173,16 +180,65 @@ def _analytics_jobs(app: FastAPI, stop: threading.Event, every_s: float = 60.0) 
             session.close()
 
 
-def _hotspot_job(app: FastAPI) -> None:
-    """New appeals join hotspots (incremental); the full recompute is `sudi hotspots refresh`."""
-    from sudi.hotspots.service import run_periodic as join_hotspots
+class _HotspotJobs:
+    """Hotspots in the server: a new appeal joins at once (the intake's notice wakes this thread;
+    a tick every ``tick_s`` catches appeals that came another way), heat and growth are rescored every
+    few minutes, and the full recompute (the first one, the nightly one, one an admin asked for)
+    runs in a child process (`sudi hotspots refresh --as-job`), during which joins wait."""
 
-    session = app.state.session_factory()
-    try:
-        joined = join_hotspots(session)
-        if joined:
-            log.info("hotspot job took in %d appeals", joined)
-    except Exception:  # a failed run must not kill the loop; the next run retries
-        log.exception("hotspot job failed")
-    finally:
-        session.close()
+    def __init__(self, app: FastAPI, stop: threading.Event, tick_s: float = 30.0) -> None:
+        self.app, self.stop, self.tick_s = app, stop, tick_s
+        self.wake = threading.Event()
+        self.wake.set()   # the first tick at once: a database without hotspots starts its first recompute
+        self.child: subprocess.Popen[bytes] | None = None
+        self.rescored_at = float("-inf")
+
+    def run(self) -> None:
+        from sudi.core import signals
+
+        unsubscribe = [signals.subscribe(topic, self.wake.set)
+                       for topic in (signals.APPEAL_RECEIVED, signals.HOTSPOT_RECOMPUTE_REQUESTED)]
+        try:
+            while not self.stop.is_set():
+                # While a recompute runs, look every second for its end: joins wait for it.
+                self.wake.wait(1.0 if self.child is not None else self.tick_s)
+                self.wake.clear()
+                if not self.stop.is_set():
+                    self.tick()
+        finally:
+            for undo in unsubscribe:
+                undo()
+
+    def tick(self) -> None:
+        from sudi.hotspots import service
+
+        session = self.app.state.session_factory()
+        try:
+            if self.child is not None:
+                code = self.child.poll()
+                if code is None:
+                    return
+                self.child = None
+                if code != 0 and service.recompute_status(session)["running"]:
+                    service.finish_full_recompute(session, ok=False, detail=f"子进程退出码 / exit code {code}")
+            reason = service.claim_full_recompute(session)
+            if reason is not None:
+                log.info("hotspot full recompute starts (%s)", reason)
+                self.child = self._start_recompute()
+                return
+            joined = service.join_new_appeals(session, first_recompute=False)
+            if joined:
+                log.info("hotspot job took in %d appeals", joined)
+            every_s = 60.0 * service.hotspot_schedule(session)["rescore_every_minutes"]
+            if time.monotonic() - self.rescored_at >= every_s:
+                service.rescore_hotspots(session)
+                self.rescored_at = time.monotonic()
+        except Exception:  # a failed run must not kill the loop; the next run retries
+            log.exception("hotspot job failed")
+        finally:
+            session.close()
+
+    def _start_recompute(self) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "SUDI_DATABASE_URL": self.app.state.settings.database_url}
+        return subprocess.Popen([sys.executable, "-m", "sudi", "hotspots", "refresh", "--as-job", "--nice", "10"],
+                                env=env, stdin=subprocess.DEVNULL)

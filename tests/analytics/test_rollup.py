@@ -114,7 +114,7 @@ def test_the_nightly_tick_rebuilds_everything_once(world: World) -> None:
     assert service.summary(session, old)["received"] == 1
 
 
-def test_trend_mix_rates_heat_and_hotspots_read_the_rollup(world: World) -> None:
+def test_trend_mix_heat_and_hotspots_read_the_rollup(world: World) -> None:
     session = world.session
     _small_world(world)
     for _ in range(4):
@@ -128,8 +128,6 @@ def test_trend_mix_rates_heat_and_hotspots_read_the_rollup(world: World) -> None
     assert len(days["labels"]) == 30 and sum(days["received"]) >= 4
     channels = service.mix(session, "channel", period)
     assert {i["name"] for i in channels["items"]} <= {"12345热线", "网站", "微信公众号"}
-    rates = service.unit_rates(session, period)["items"]
-    assert {r["unit"] for r in rates} >= {"区住房和城乡建设局"}
     heat = service.grid_heat(session, period)
     assert heat["max"] >= 4
     hot = service.hotspot_panel(session)["items"]

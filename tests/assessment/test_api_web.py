@@ -127,3 +127,20 @@ def test_admin_policy_form(client: TestClient, world: World, session: Session) -
     assert session.query(AuditEntry).filter_by(action="set_assessment_policy").count() == 1
     use_session(client, world, "supervisor")
     assert client.get("/staff/admin/assessment").status_code == 403
+
+
+def test_the_page_and_the_api_show_overdue_governance_tasks(client: TestClient, world: World,
+                                                           september: dict[str, str]) -> None:
+    from tests.hotspots.factories import hotspot_id, task
+
+    hotspot = hotspot_id(world)
+    task(world, hotspot, unit="zjj", created=trail.at(1, 9), deadline=trail.at(15, 18))
+    body = client.get("/api/v1/assessment", params={"period": trail.PERIOD}, headers=world.headers("leader")).json()
+    zjj = next(u for u in body["units"] if u["unit"] == "zjj")
+    assert zjj["governance_tasks_overdue"] == 1 and zjj["deduction"] == 3.0
+    assert body["policy"]["governance_overdue_deduction"] == 1.0
+    use_session(client, world, "leader")
+    page = client.get("/staff/assessment", params={"period": trail.PERIOD})
+    assert page.status_code == 200 and "治理超期" in page.text
+    assert re.search(r'<tr id="unit-zjj".*?data-count="governance_overdue">1</td>', page.text, re.S)
+    assert "按期（不晚于期限）完成的主动治理任务" in page.text and "未按期完成" in page.text

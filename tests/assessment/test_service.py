@@ -256,3 +256,37 @@ def test_governance_tasks_done_in_the_period_earn_the_bonus(world: World, sessio
     assert service.governance_tasks_done(session, period) == {cgj: 2}
     unit = next(u for u in service.compute_assessment(session, period).units if u.unit_code == "cgj")
     assert unit.governance_done == 2 and unit.bonus == 2.0
+
+
+def test_overdue_governance_tasks_are_deducted_under_the_common_cap(world: World, session: Session) -> None:
+    trail.build_september(world)  # zjj: one supervised overdue round, −2
+    zjj = world.users["zjj"].unit_id
+    period = service.parse_period(trail.PERIOD)
+    unit = _zjj(service.compute_assessment(session, period, governance_done={}, governance_overdue={zjj: 3}))
+    assert unit.governance_overdue == 3 and unit.deduction == 2.0 + 3 * 1.0
+    assert unit.composite == pytest.approx(trail.EXPECTED_BASE - 5.0)
+    service.set_policy(session, world.actor("admin"), {"governance_overdue_deduction": 7})
+    unit = _zjj(service.compute_assessment(session, period, governance_done={}, governance_overdue={zjj: 3}))
+    assert unit.deduction == 20.0  # 2 + 21, held at the cap
+    with pytest.raises(InvalidInput):
+        service.set_policy(session, world.actor("admin"), {"governance_overdue_deduction": -1})
+
+
+def test_tasks_done_late_earn_no_bonus_and_cost_points_in_their_deadlines_month(world: World,
+                                                                                 session: Session) -> None:
+    from tests.hotspots.factories import hotspot_id, task
+
+    trail.build_other_units(world)
+    hotspot = hotspot_id(world)
+    on_time = dict(created=trail.at(1, 9), deadline=trail.at(20, 18))
+    task(world, hotspot, **on_time, done=trail.at(10, 9))
+    task(world, hotspot, **on_time, done=trail.at(12, 9))
+    task(world, hotspot, created=trail.at(1, 9), deadline=trail.at(10, 18), done=trail.at(25, 9))  # late
+    task(world, hotspot, created=trail.at(1, 9), deadline=trail.at(15, 18))                         # never done
+    september = next(u for u in service.compute_assessment(session, service.parse_period(trail.PERIOD)).units
+                     if u.unit_code == "cgj")
+    assert (september.governance_done, september.governance_overdue) == (2, 2)
+    assert september.bonus == 2.0 and september.deduction == 2.0
+    assert september.composite == pytest.approx(100.0)  # a perfect base score, +2 −2
+    october = service.compute_assessment(session, service.parse_period("2026-10")).units
+    assert all(u.governance_overdue == 0 and u.governance_done == 0 for u in october)

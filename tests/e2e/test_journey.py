@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +48,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def base_url(database_url: str, engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A live server on a freshly emptied database holding the small district of tests.factories."""
-    factory = module_world.fresh_factory(engine)
-    with module_world.district(factory):
-        pass
-    media = tmp_path_factory.mktemp("e2e-media")
+@contextmanager
+def live_server(database_url: str, factory: Any, media: Path) -> Iterator[str]:
+    """The app served by a real uvicorn in a thread, on a free 127.0.0.1 port; its URL."""
     app = create_app(Settings(database_url=database_url, media_dir=media))
     app.state.session_factory = factory
     port = _free_port()
@@ -72,6 +69,16 @@ def base_url(database_url: str, engine: Any, tmp_path_factory: pytest.TempPathFa
         thread.join(timeout=10)
         app.state.engine.dispose()
         shutil.rmtree(media, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def base_url(database_url: str, engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live server on a freshly emptied database holding the small district of tests.factories."""
+    factory = module_world.fresh_factory(engine)
+    with module_world.district(factory):
+        pass
+    with live_server(database_url, factory, tmp_path_factory.mktemp("e2e-media")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

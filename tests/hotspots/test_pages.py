@@ -10,21 +10,14 @@ from fastapi.testclient import TestClient
 
 from sudi.core import clock
 from sudi.hotspots import service
-from tests.factories import IN_G001, World
+from tests.factories import World
+from tests.hotspots.factories import NOISE
+from tests.hotspots.factories import hotspot_id as make_hotspot
 from tests.web.helpers import post_form, use_session
-
-NOISE = ["丽发新城小区附近搅拌站噪音扰民", "丽发新城搅拌站夜间施工噪音扰民严重", "投诉丽发新城小区搅拌站噪音污染"]
-
-
-def _seed(world: World) -> int:
-    for i, text in enumerate(NOISE):
-        world.appeal(title=text, content=text + "，请尽快处理。", point=IN_G001, citizen_phone=f"1390000000{i}")
-    service.refresh_hotspots(world.session)
-    return service.list_hotspots(world.session, world.actor("leader"))[0].id
 
 
 def test_board_shows_ranked_hotspots_with_map_and_timeline_data(client: TestClient, world: World) -> None:
-    hotspot_id = _seed(world)
+    hotspot_id = make_hotspot(world)
     use_session(client, world, "leader")
     page = client.get("/staff/hotspots")
     assert page.status_code == 200 and "丽发新城" in page.text and f"/staff/hotspots/{hotspot_id}" in page.text
@@ -40,7 +33,7 @@ def test_board_is_refused_to_unit_staff(client: TestClient, world: World) -> Non
 
 
 def test_hotspot_becomes_a_task_the_unit_completes(client: TestClient, world: World) -> None:
-    hotspot_id = _seed(world)
+    hotspot_id = make_hotspot(world)
     unit_id = world.users["cgj"].unit_id
     world.headers("cgj")  # its token now: the test's session must not write after the app did
     use_session(client, world, "dispatcher")
@@ -64,7 +57,7 @@ def test_hotspot_becomes_a_task_the_unit_completes(client: TestClient, world: Wo
 
 
 def test_api_lists_details_and_assigns(client: TestClient, world: World) -> None:
-    hotspot_id = _seed(world)
+    hotspot_id = make_hotspot(world)
     headers = world.headers("supervisor")
     listed = client.get("/api/v1/hotspots?top=5", headers=headers)
     assert listed.status_code == 200 and listed.json()[0]["id"] == hotspot_id and listed.json()[0]["rank"] == 1
@@ -91,3 +84,13 @@ def test_admin_edits_parameters_in_a_form(client: TestClient, world: World) -> N
     assert bad.status_code == 422 and "0 到 1" in bad.text
     assert post_form(client, "/staff/admin/hotspots", {"half_life_days": "30"}).status_code == 303
     assert service.hotspot_params(world.session).half_life_days == 30
+    assert "每晚全量重算" in page.text and "立即全量重算" in page.text and "尚未计算" in page.text
+    late = post_form(client, "/staff/admin/hotspots", {"full_recompute_hour": "25"})
+    assert late.status_code == 422 and "-1 到 23" in late.text
+    assert post_form(client, "/staff/admin/hotspots", {"full_recompute_hour": "1"}).status_code == 303
+    world.session.rollback()   # a new snapshot: the request wrote in another connection
+    assert service.hotspot_schedule(world.session)["full_recompute_hour"] == 1
+    asked = post_form(client, "/staff/admin/hotspots/refresh", {})
+    assert asked.status_code == 303 and "saved=refresh" in asked.headers["location"]
+    page = client.get(asked.headers["location"])
+    assert "已请求全量重算" in page.text and "请求重算" in page.text

@@ -56,7 +56,8 @@ def test_new_appeals_join_incrementally(world: World) -> None:
     assert session.get(HotspotMember, new[0]).hotspot_id == before.id  # type: ignore[union-attr]
     # Two more appeals that only pair with each other become a new hotspot.
     seed(world, ["青檀路路灯不亮晚上很黑", "青檀路路灯不亮晚上太黑了"], point=IN_G002, phone_from=600)
-    assert service.run_periodic(session) == 2
+    assert service.join_new_appeals(session) == 2
+    assert service.rescore_hotspots(session) >= 1
     titles = [h.title for h in service.list_hotspots(session, world.actor("leader"))]
     assert any("青檀路" in t for t in titles)
 
@@ -147,3 +148,37 @@ def test_parameters_are_an_admin_setting(world: World) -> None:
     params = service.set_hotspot_params(session, world.actor("admin"), {"window_days": 30, "half_life_days": 45})
     assert params.window_days == 30 and service.hotspot_params(session).half_life_days == 45
     assert session.scalar(select(AuditEntry).where(AuditEntry.action == "hotspots.set_params")) is not None
+
+
+def test_rescoring_counts_supports_and_growth_with_a_fixed_number_of_parameters(world: World) -> None:
+    """The server's rescoring selects members by the live hotspots' condition: at volume a list of member
+    ids would pass the databases' parameter limits (SQLite refused 643,000 at 1,000,000 appeals)."""
+    from sqlalchemy import event
+
+    from sudi.appeals import service as appeals
+    from sudi.appeals.models import Appeal
+
+    session = world.session
+    noisy = seed(world, NOISE * 3)
+    service.refresh_hotspots(session)
+    numbers = session.scalars(select(Appeal.number).where(Appeal.id.in_(noisy[:4]))).all()
+    for i, number in enumerate(numbers):
+        for j in range(i + 1):   # 1 + 2 + 3 + 4 supporters
+            appeals.support_appeal(session, number, supporter=f"s{i}-{j}")
+    widest: list[int] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        widest.append(len(parameters or ()))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert service.rescore_hotspots(session) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    top = service.list_hotspots(session, world.actor("leader"))[0]
+    members = session.scalars(select(HotspotMember.appeal_id).where(HotspotMember.hotspot_id == top.id)).all()
+    expected = sum(appeals.support_counts(session, members).values())
+    assert len(members) >= 9 and expected >= 8 and top.supports == expected
+    assert top.growth == min(5.0, float(len(members)))   # all this period, none the one before
+    assert max(widest) <= 8

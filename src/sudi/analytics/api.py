@@ -44,7 +44,7 @@ def mix(session: SessionDep, actor: ActorDep, dimension: str, period: PeriodQ = 
     return service.mix(session, dimension, _period(period, date_from, date_to))
 
 
-@router.get("/units", summary="各承办单位三率 / the three rates by unit")
+@router.get("/units", summary="各单位三率（考核口径，预先计算）/ the assessment's figures by unit, as of computed_at")
 def units(session: SessionDep, actor: ActorDep, period: PeriodQ = None, date_from: FromQ = None,
           date_to: ToQ = None) -> dict[str, Any]:
     service.require_dashboard(actor)
@@ -71,7 +71,8 @@ def hotspots(session: SessionDep, actor: ActorDep, top: Annotated[int, Query(ge=
     return {**service.hotspot_panel(session, top=top), "board": service.board_hotspots(session, actor, top=top)}
 
 
-@router.get("/items/{which}", summary="超期或督办中的诉求 / overdue or supervised appeals")
+@router.get("/items/{which}", summary="超期或督办中的诉求，及超期的主动治理任务 / overdue or supervised appeals, "
+                                     "and governance tasks past their deadline")
 def items(session: SessionDep, actor: ActorDep, which: str,
           limit: Annotated[int, Query(ge=1, le=100)] = 15) -> dict[str, Any]:
     service.require_dashboard(actor)

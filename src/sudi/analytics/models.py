@@ -60,10 +60,12 @@ class WarningKind:
     repeat_caller = "repeat_caller"  # 重复来电
     sensitive = "sensitive"          # 敏感事项
     reopened = "reopened"            # 多次重办
+    task_overdue = "task_overdue"    # 主动治理任务超期
 
 
 WARNING_KIND_LABELS = {WarningKind.spike: "数量异常上升", WarningKind.repeat_caller: "重复诉求人",
-                       WarningKind.sensitive: "敏感事项", WarningKind.reopened: "多次重办"}
+                       WarningKind.sensitive: "敏感事项", WarningKind.reopened: "多次重办",
+                       WarningKind.task_overdue: "主动治理任务超期"}
 
 
 class WarningState:
@@ -79,7 +81,8 @@ OPEN_WARNING_STATES = (WarningState.new, WarningState.acknowledged)
 
 class EarlyWarning(Base):
     """One warning in the supervisor's queue. ``subject`` names what it is about (``spike:grid:12``,
-    ``repeat_caller:<phone>``, ``sensitive:<appeal id>``, ``reopened:<appeal id>``); while a
+    ``repeat_caller:<phone>``, ``sensitive:<appeal id>``, ``reopened:<appeal id>``,
+    ``task_overdue:<governance task id>``); while a
     warning on a subject is open, new detections update it instead of adding another."""
 
     __tablename__ = "analytics_warnings"

@@ -11,8 +11,17 @@ Pre-aggregation
     reach the figures; ``sudi analytics rebuild`` rebuilds everything. Live figures (open now,
     overdue now, the newest appeals) read the appeals table through its indexes.
 
+The official three rates by unit
+    The dashboards' "三率 by unit" panel shows the assessment's own figures (``sudi.assessment``: the
+    rounds from the event trail, the per-level satisfaction weights, the composite score, rank and
+    red/black lists), never a second definition. Counting them for a year takes seconds at volume,
+    so each period's per-unit counts are kept as a snapshot (a setting row per assessment period,
+    ``analytics_units:<period key>``) with the moment they were computed; the periodic job keeps the
+    dashboard's own periods current, and the score, rank and lists are applied on every read with
+    the admin's current assessment policy (see ``unit_rates``).
+
 Early warning
-    ``detect_warnings`` runs four detectors and files their findings in the supervisor's queue
+    ``detect_warnings`` runs five detectors and files their findings in the supervisor's queue
     (``models.EarlyWarning``), one open warning per subject:
 
     * spike: per grid, town, first-level category and lead unit, the appeals of the last
@@ -30,6 +39,8 @@ Early warning
     * sensitive: an appeal whose title or text holds a word of the admin's lists (群体事件,
       安全隐患, 越级上访).
     * reopened: an appeal reopened ``min_reopens`` times or more.
+    * task_overdue: a proactive-governance task (主动治理, ``sudi.hotspots``) still open more than
+      ``grace_days`` after its deadline.
 
 Every threshold and keyword list is the admin setting ``analytics_warning_policy``
 (``get_policy`` / ``update_policy``).
@@ -47,6 +58,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Date, and_, case, delete, func, insert, literal, or_, select, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -69,13 +81,15 @@ from sudi.appeals.models import (
     Satisfaction,
     State,
 )
+from sudi.assessment import service as assessment
 from sudi.core import clock
 from sudi.core.db import transaction
 from sudi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from sudi.core.models import get_setting, put_setting, record_audit
+from sudi.core.models import Setting, get_setting, put_setting, record_audit
 from sudi.directory.models import Grid, Role, Unit
 from sudi.directory.service import SYSTEM, Actor
 from sudi.hotspots import service as hotspots
+from sudi.hotspots.models import GovernanceTask, TaskState
 from sudi.intelligence.pii import mask_phone
 
 DASHBOARD_ROLES = frozenset({Role.admin, Role.dispatcher, Role.supervisor, Role.leader})
@@ -109,9 +123,12 @@ DEFAULT_POLICY: dict[str, Any] = {
                   "petition": ["上访", "进京", "赴京", "去北京反映", "到省里", "去省里", "到省上", "越级", "省信访",
                                "国家信访"]},
     "reopened": {"enabled": True, "min_reopens": 2, "days": 30},
+    "task_overdue": {"enabled": True, "grace_days": 0, "high_after_days": 7},
     "rollup": {"recent_days": 2, "refresh_days": 45, "refresh_every_minutes": 60, "grid_category_days": 63,
                "full_rebuild_hour": 3},
-    "jobs": {"warnings_every_minutes": 10},
+    # The official 三率 snapshots: recomputed when new events or task changes arrived and the
+    # last computation is this old, and in any case at the maximum age (deadlines pass silently).
+    "jobs": {"warnings_every_minutes": 10, "assessment_every_minutes": 10, "assessment_max_age_minutes": 60},
     "display": {"dashboard_refresh_seconds": 30, "wall_refresh_seconds": 15},
 }
 
@@ -145,6 +162,7 @@ class Period:
     start: date
     end: date  # inclusive
     label: str
+    choice: str = ""  # what was asked: "30d", "month", "year", "2026-11"; "" for from/to
 
     @property
     def days(self) -> int:
@@ -173,18 +191,18 @@ def parse_period(period: str | None = None, date_from: str | None = None, date_t
     period = period or "30d"
     if period in PERIODS:
         label, days = PERIODS[period]
-        return Period(today - timedelta(days=days - 1), today, label)
+        return Period(today - timedelta(days=days - 1), today, label, period)
     if period == "month":
-        return Period(today.replace(day=1), today, "本月")
+        return Period(today.replace(day=1), today, "本月", period)
     if period == "year":
-        return Period(today.replace(month=1, day=1), today, "本年")
+        return Period(today.replace(month=1, day=1), today, "本年", period)
     if len(period) == 7 and period[4] == "-":
         try:
             first = date(int(period[:4]), int(period[5:]), 1)
         except ValueError:
             first = None
         if first is not None and 1990 <= first.year <= 2199:
-            return Period(first, min(_month_end(first), max(today, first)), f"{first:%Y年%m月}")
+            return Period(first, min(_month_end(first), max(today, first)), f"{first:%Y年%m月}", period)
     raise InvalidInput("时间范围应为 7d、30d、90d、365d、month、year 或 YYYY-MM",
                        "period must be 7d, 30d, 90d, 365d, month, year or YYYY-MM", field="period")
 
@@ -518,30 +536,151 @@ def mix(session: Session, dimension: str, period: Period, *, top: int = 12) -> d
     return {"dimension": dimension, "items": [{"name": n, "value": v} for n, v in items]}
 
 
-def rates_from_rollup(session: Session, period: Period) -> list[dict[str, Any]]:
-    """Simple three-rate figures per lead unit from the rollup, by the appeals received in the
-    period: 响应率 = acknowledged in time / dispatched, 按时办结率 = resolved in time / due,
-    解决率 = solved / followed up, 满意率 = (满意 + 基本满意) / rated."""
-    totals = totals_by_key(session, "unit", period.start, period.end)
-    names = _names(session, Unit, totals)
-    rows: list[dict[str, Any]] = []
-    for key, m in totals.items():
-        if not key or not m["received"]:
+# ---------------------------------------------------------------- the official 三率 by unit
+
+UNITS_KEY_PREFIX = "analytics_units:"
+# The dashboard's own choices (the page offers nothing else): the job keeps these current.
+DASHBOARD_CHOICES = (*PERIODS, "month", "year")
+
+
+def assessment_period(period: Period) -> assessment.Period:
+    """The assessment period a dashboard period stands for, so that the panel and
+    ``/staff/assessment`` count the same thing. "本月" and ``YYYY-MM`` are the assessment's calendar
+    month and "本年" its calendar year (the days still ahead hold no events, so the whole month is
+    the month to date); the rolling windows (近7天 … 近一年) and from/to have no calendar
+    equivalent and become the assessment's custom period over the same days."""
+    if period.choice == "month" or (len(period.choice) == 7 and period.choice[4] == "-"):
+        return assessment.parse_period(f"{period.start:%Y-%m}")
+    if period.choice == "year":
+        return assessment.parse_period(f"{period.start.year:04d}")
+    return assessment.parse_period(None, period.start.isoformat(), period.end.isoformat())
+
+
+def _snapshot_key(period: assessment.Period) -> str:
+    return UNITS_KEY_PREFIX + period.key
+
+
+def _assessment_inputs(session: Session) -> dict[str, Any]:
+    """What the per-unit counts depend on besides the clock: the event trail (its highest id) and
+    the governance tasks (created, done, cancelled). Cheap enough to check on every read."""
+    events = session.scalar(select(func.max(AppealEvent.id))) or 0
+    tasks = session.execute(select(func.count(GovernanceTask.id), func.max(GovernanceTask.id),
+                                   _count_if(GovernanceTask.state == TaskState.done.value),
+                                   _count_if(GovernanceTask.state == TaskState.cancelled.value))).one()
+    return {"events": int(events), "tasks": [int(v or 0) for v in tasks]}
+
+
+def compute_unit_snapshot(session: Session, period: assessment.Period) -> dict[str, Any]:
+    """Count the assessment's figures for ``period`` and keep them (the expensive part: every round
+    of the period; seconds for a year at volume). Returns the stored snapshot."""
+    # Read before counting: an event that lands meanwhile leaves the snapshot stale, never fresh.
+    inputs = _assessment_inputs(session)
+    figures = assessment.unit_figures(session, period)
+    snapshot = {"period": period.key, "computed_at": clock.now().isoformat(), "inputs": inputs,
+                "measures": list(assessment.MEASURES),
+                "units": [{"id": u.unit_id, "code": u.unit_code, "name": u.unit_name, "counts": u.counts,
+                           "governance_done": u.governance_done, "governance_overdue": u.governance_overdue}
+                          for u in figures]}
+    try:
+        with transaction(session):
+            put_setting(session, _snapshot_key(period), snapshot)
+    except IntegrityError:
+        pass  # another process stored the same period at the same moment: its figures are as good
+    return snapshot
+
+
+def _usable(snapshot: Any, period: assessment.Period) -> bool:
+    return (isinstance(snapshot, dict) and snapshot.get("period") == period.key
+            and snapshot.get("measures") == list(assessment.MEASURES))
+
+
+def _outdated(snapshot: dict[str, Any], inputs: dict[str, Any], now: datetime, jobs: dict[str, Any]) -> bool:
+    age = now - datetime.fromisoformat(snapshot["computed_at"])
+    if age >= timedelta(minutes=int(jobs["assessment_max_age_minutes"])):
+        return True
+    return snapshot["inputs"] != inputs and age >= timedelta(minutes=int(jobs["assessment_every_minutes"]))
+
+
+def unit_rates(session: Session, period: Period, *, now: datetime | None = None) -> dict[str, Any]:
+    """The three rates by unit for the dashboards: the assessment's figures for the same period
+    (``assessment_period``), read from the snapshot, with their computed-at time.
+
+    The counts come from the snapshot; rates, composite score, rank and red/black lists are
+    applied here with the current assessment policy, so an admin's new weights show at once and
+    the numbers are those of ``/staff/assessment`` as of ``computed_at``. A period without a
+    snapshot is counted now (a miss: the dashboard's own periods only in the minute after
+    midnight, before the job has run); a period the job does not keep is counted again once it
+    is outdated."""
+    now = now or clock.now()
+    target = assessment_period(period)
+    snapshot = get_setting(session, _snapshot_key(target))
+    inputs = _assessment_inputs(session)
+    kept_by_job = period.choice in DASHBOARD_CHOICES
+    if not _usable(snapshot, target) or (not kept_by_job
+                                         and _outdated(snapshot, inputs, now, get_policy(session)["jobs"])):
+        snapshot = compute_unit_snapshot(session, target)
+    empty = dict.fromkeys(assessment.MEASURES, 0)
+    figures = [assessment.UnitFigures(unit_id=int(u["id"]), unit_code=u["code"], unit_name=u["name"],
+                                      counts={**empty, **u["counts"]}, governance_done=int(u["governance_done"]),
+                                      governance_overdue=int(u["governance_overdue"]))
+               for u in snapshot["units"]]
+    policy = assessment.get_policy(session)
+    computed_at = datetime.fromisoformat(snapshot["computed_at"])
+    result = assessment.assess(target, figures, policy, computed_at=computed_at)
+    query = (f"from={target.first_day.isoformat()}&to={target.last_day.isoformat()}" if target.kind == "custom"
+             else f"period={target.key}")
+    return {
+        "source": "assessment",
+        "period": {"key": target.key, "kind": target.kind, "label": target.label,
+                   "from": target.first_day.isoformat(), "to": target.last_day.isoformat(), "query": query},
+        "computed_at": computed_at.isoformat(),
+        # New events or task changes since: the job counts them again within its interval.
+        "stale": snapshot["inputs"] != inputs,
+        "ranked_units": result.ranked_count,
+        "weights": policy["weights"], "satisfaction_weights": policy["satisfaction_weights"],
+        "items": [_unit_item(u) for u in result.units],
+        "red_list": [u.unit_name for u in result.red_list],
+        "black_list": [u.unit_name for u in result.black_list],
+    }
+
+
+def _unit_item(u: assessment.UnitFigures) -> dict[str, Any]:
+    c = u.counts
+    return {"unit_id": u.unit_id, "unit_code": u.unit_code, "unit": u.unit_name, "volume": c["dispatched"],
+            "response_rate": u.rates["response"], "on_time_rate": u.rates["on_time"],
+            "solved_rate": u.rates["resolution"], "satisfaction_rate": u.rates["satisfaction"],
+            "base_score": None if u.base_score is None else round(u.base_score, 2), "bonus": u.bonus,
+            "deduction": u.deduction, "composite": u.composite, "ranked": u.ranked, "rank": u.rank, "red": u.red,
+            "black": u.black, "overdue": c["overdue"], "supervised_overdue": c["supervised_overdue"],
+            "returned": c["returned"], "reopened": c["reopened"], "governance_done": u.governance_done,
+            "governance_overdue": u.governance_overdue}
+
+
+def refresh_unit_snapshots(session: Session, *, now: datetime | None = None) -> dict[str, int]:
+    """The job's part: count the dashboard's own periods that have no snapshot yet (a new day moves
+    the rolling windows) or an outdated one (``_outdated``); drop snapshots of periods nobody asked
+    about for a day."""
+    now = now or clock.now()
+    jobs = get_policy(session)["jobs"]
+    inputs = _assessment_inputs(session)
+    today = local_today(now)
+    keys: list[str] = []
+    computed = 0
+    for choice in DASHBOARD_CHOICES:
+        target = assessment_period(parse_period(choice, today=today))
+        key = _snapshot_key(target)
+        if key in keys:
             continue
-        rows.append({"unit_id": int(key), "unit": names.get(key, key), "received": m["received"],
-                     "response_rate": _rate(m["acknowledged_on_time"], m["dispatched"]),
-                     "on_time_rate": _rate(m["resolved_on_time"], m["due"]),
-                     "solved_rate": _rate(m["solved"], m["followed_up"]),
-                     "satisfaction_rate": _rate(m["satisfied"], m["rated"]),
-                     "overdue": m["overdue"], "reopened": m["reopened"], "returned": m["returned"]})
-    rows.sort(key=lambda r: -r["received"])
-    return rows
-
-
-def unit_rates(session: Session, period: Period) -> dict[str, Any]:
-    """The three rates by unit for the dashboards. The switch point: when ``sudi.assessment``
-    (the official 三率 from the event trail) is wired in, return its figures here instead."""
-    return {"source": "rollup", "items": rates_from_rollup(session, period)}
+        keys.append(key)
+        snapshot = get_setting(session, key)
+        if not _usable(snapshot, target) or _outdated(snapshot, inputs, now, jobs):
+            compute_unit_snapshot(session, target)
+            computed += 1
+    with transaction(session):
+        gone = session.execute(delete(Setting).where(Setting.key.startswith(UNITS_KEY_PREFIX, autoescape=True),
+                                                     Setting.key.not_in(keys),
+                                                     Setting.updated_at < now - timedelta(days=1)))
+    return {"computed": computed, "dropped": int(getattr(gone, "rowcount", 0) or 0)}
 
 
 _grid_cache: dict[str, tuple[Any, dict[str, Any]]] = {}
@@ -637,8 +776,23 @@ _ITEM_COLUMNS = (Appeal.number, Appeal.title, Appeal.state, Appeal.lead_unit_id,
                  Appeal.resolve_due, Appeal.is_overdue, Appeal.is_supervised)
 
 
-def open_items(session: Session, which: str, *, limit: int = 15) -> dict[str, Any]:
-    """Overdue or supervised appeals still in hand, the longest overdue first."""
+def _task_items(session: Session, tasks: Sequence[GovernanceTask], now: datetime) -> list[dict[str, Any]]:
+    units = _names(session, Unit, [str(t.unit_id) for t in tasks])
+    return [{"kind": "governance_task", "id": t.id, "title": t.title, "unit": units.get(str(t.unit_id), ""),
+             "hotspot": (t.snapshot or {}).get("title", ""), "deadline": clock.local(t.deadline).isoformat(),
+             "days_overdue": _days_past(t.deadline, now), "link": f"/staff/governance#task-{t.id}"} for t in tasks]
+
+
+def _days_past(deadline: datetime, now: datetime) -> int:
+    """Days overdue as a calendar counts them in the district (逾期 N 天); the deadline's own
+    evening is the first."""
+    return max(1, (clock.local(now).date() - clock.local(deadline).date()).days)
+
+
+def open_items(session: Session, which: str, *, limit: int = 15, now: datetime | None = None) -> dict[str, Any]:
+    """Overdue or supervised appeals still in hand, the longest overdue first; with them the
+    主动治理 tasks past their deadline (``tasks``), which are under the centre's supervision from
+    the day they are handed out, so they belong in both lists. ``total`` counts both."""
     # "= true", not "IS TRUE": PostgreSQL can search an index only with the former.
     if which == "overdue":
         flag = Appeal.is_overdue == true()
@@ -649,7 +803,12 @@ def open_items(session: Session, which: str, *, limit: int = 15) -> dict[str, An
     where = (Appeal.state.in_(_IN_HAND), flag)
     total = session.scalar(select(func.count()).select_from(Appeal).where(*where)) or 0
     query = select(*_ITEM_COLUMNS).where(*where).order_by(Appeal.resolve_due.asc().nulls_last()).limit(limit)
-    return {"which": which, "total": int(total), "items": _appeal_items(session, query)}
+    now = now or clock.now()
+    tasks_total = hotspots.count_overdue_governance_tasks(session, before=now)
+    tasks = hotspots.overdue_governance_tasks(session, before=now, limit=limit) if tasks_total else []
+    return {"which": which, "total": int(total) + tasks_total, "appeals_total": int(total),
+            "tasks_total": tasks_total, "items": _appeal_items(session, query),
+            "tasks": _task_items(session, tasks, now)}
 
 
 def live_appeals(session: Session, *, limit: int = 12) -> dict[str, Any]:
@@ -678,10 +837,12 @@ _NUMBER_LIMITS: dict[tuple[str, str], tuple[float, float, type]] = {
     ("repeat_caller", "days"): (1, 365, int), ("repeat_caller", "min_appeals"): (2, 1000, int),
     ("sensitive", "first_scan_days"): (0, 365, int),
     ("reopened", "min_reopens"): (1, 20, int), ("reopened", "days"): (1, 365, int),
+    ("task_overdue", "grace_days"): (0, 365, int), ("task_overdue", "high_after_days"): (1, 365, int),
     ("rollup", "recent_days"): (1, 31, int), ("rollup", "refresh_days"): (2, 400, int),
     ("rollup", "refresh_every_minutes"): (5, 1440, int), ("rollup", "grid_category_days"): (35, 400, int),
     ("rollup", "full_rebuild_hour"): (-1, 23, int),
-    ("jobs", "warnings_every_minutes"): (1, 1440, int),
+    ("jobs", "warnings_every_minutes"): (1, 1440, int), ("jobs", "assessment_every_minutes"): (1, 1440, int),
+    ("jobs", "assessment_max_age_minutes"): (5, 1440, int),
     ("display", "dashboard_refresh_seconds"): (5, 3600, int), ("display", "wall_refresh_seconds"): (5, 3600, int),
 }
 
@@ -989,6 +1150,30 @@ def _reopened_findings(session: Session, now: datetime) -> list[Finding]:
     return findings
 
 
+def _task_overdue_findings(session: Session, now: datetime) -> list[Finding]:
+    """主动治理 tasks still open ``grace_days`` after their deadline. The level stays 1 whatever the
+    days: a supervisor who closed the warning is not asked again about the same task."""
+    policy = get_policy(session)["task_overdue"]
+    if not policy["enabled"]:
+        return []
+    tasks = hotspots.overdue_governance_tasks(session, before=now - timedelta(days=int(policy["grace_days"])))
+    units = _names(session, Unit, [str(t.unit_id) for t in tasks])
+    findings = []
+    for t in tasks:
+        days = _days_past(t.deadline, now)
+        unit = units.get(str(t.unit_id), "")
+        snapshot = t.snapshot or {}
+        evidence = {"task_id": t.id, "task_title": t.title, "unit_id": t.unit_id, "unit": unit,
+                    "hotspot_id": t.hotspot_id, "hotspot_title": snapshot.get("title", ""),
+                    "deadline": clock.local(t.deadline).isoformat(), "days_overdue": days,
+                    "grace_days": policy["grace_days"], "link": f"/staff/governance#task-{t.id}", "level": 1}
+        severity = "high" if days >= int(policy["high_after_days"]) else "medium"
+        findings.append(Finding(WarningKind.task_overdue, f"task_overdue:{t.id}",
+                                f"主动治理任务超期 {days} 天：{unit}「{t.title}」", severity, 1, evidence,
+                                [int(i) for i in snapshot.get("appeal_ids", [])][:200], dimension="unit"))
+    return findings
+
+
 def file_finding(session: Session, finding: Finding, *, now: datetime | None = None) -> str:
     """Put a finding in the queue: "created", "updated" (an open warning on the subject got the new
     evidence) or "skipped" (closed recently, or closed and nothing grew since)."""
@@ -1033,7 +1218,7 @@ def detect_warnings(session: Session, *, now: datetime | None = None) -> dict[st
     counts = {"created": 0, "updated": 0, "skipped": 0}
     findings = _spike_findings(session, now) + _repeat_caller_findings(session, now)
     sensitive, scanned_to = _sensitive_findings(session, now)
-    findings += sensitive + _reopened_findings(session, now)
+    findings += sensitive + _reopened_findings(session, now) + _task_overdue_findings(session, now)
     with transaction(session):
         for finding in findings:
             counts[file_finding(session, finding, now=now)] += 1
@@ -1141,7 +1326,9 @@ def run_periodic(session: Session, *, now: datetime | None = None) -> dict[str, 
     """One tick of the server's analytics job (every minute): the recent days of the rollup; the
     wider refresh window when it is due; the whole rollup on the first tick ever and once a night
     (at the local hour ``full_rebuild_hour``, -1 for never), so that imported history and late
-    changes to old appeals reach it too; the warnings when they are due."""
+    changes to old appeals reach it too; the official 三率 snapshots of the dashboard's periods
+    (``refresh_unit_snapshots``: a missing one at once, an outdated one when it is outdated); the
+    warnings when they are due."""
     now = now or clock.now()
     policy = get_policy(session)
     state = _job_state(session)
@@ -1159,6 +1346,7 @@ def run_periodic(session: Session, *, now: datetime | None = None) -> dict[str, 
         done["recent_rows"] = refresh_recent(session, policy["rollup"]["recent_days"], now=now)
     with transaction(session):
         _set_job_state(session, "recent_at", now)
+    done["assessment"] = refresh_unit_snapshots(session, now=now)
     if _older_than(state, "warnings_at", now, policy["jobs"]["warnings_every_minutes"]):
         done["warnings"] = detect_warnings(session, now=now)
     return done

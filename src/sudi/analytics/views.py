@@ -111,13 +111,17 @@ _SETTINGS_FIELDS = {
     "repeat_caller.days": "重复诉求统计天数", "repeat_caller.min_appeals": "重复诉求最少件数",
     "reopened.min_reopens": "重办次数达到", "reopened.days": "重办统计天数（天）",
     "sensitive.first_scan_days": "首次扫描天数",
+    "task_overdue.grace_days": "主动治理任务超过期限几天后预警（天，0 为到期即预警）",
+    "task_overdue.high_after_days": "超期几天起列为高级别（天）",
     "rollup.recent_days": "每分钟重算最近几天", "rollup.refresh_days": "定期重算最近几天",
     "rollup.refresh_every_minutes": "定期重算间隔（分钟）", "rollup.grid_category_days": "网格×分类保留天数",
     "rollup.full_rebuild_hour": "每日全量重算时刻（0–23 点，-1 为不重算）",
     "jobs.warnings_every_minutes": "预警计算间隔（分钟）",
+    "jobs.assessment_every_minutes": "各单位考核数字：有新办理记录时的重算间隔（分钟）",
+    "jobs.assessment_max_age_minutes": "各单位考核数字：最长多久必重算（分钟）",
     "display.dashboard_refresh_seconds": "数据看板刷新间隔（秒）", "display.wall_refresh_seconds": "大屏刷新间隔（秒）",
 }
-_ENABLED = ("spike", "repeat_caller", "sensitive", "reopened")
+_ENABLED = ("spike", "repeat_caller", "sensitive", "reopened", "task_overdue")
 
 
 def _settings_form(policy: dict[str, Any]) -> Form:

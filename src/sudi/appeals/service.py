@@ -40,7 +40,7 @@ from sudi.appeals.models import (
     State,
     Urgency,
 )
-from sudi.core import auth, clock
+from sudi.core import auth, clock, signals
 from sudi.core.db import transaction
 from sudi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sudi.core.models import cached_setting, get_setting, put_setting
@@ -321,8 +321,11 @@ def create_appeal(session: Session, actor: Actor, draft: AppealDraft) -> Intake:
             smart_dispatch.after_intake(session, number, actor, channel=channel)  # free unless auto-dispatch is on
             # Auto-dispatch, when it ran, loaded and moved the appeal: that object is the answer.
             moved = session.identity_map.get(identity_key(Appeal, appeal_id))
-            return Intake(session, appeal_id, number, moved.state if moved else State.received.value,
-                          query_code_for(session, number), created=True, appeal=moved, row=row)
+            intake = Intake(session, appeal_id, number, moved.state if moved else State.received.value,
+                            query_code_for(session, number), created=True, appeal=moved, row=row)
+        # After the commit: the hotspot job takes the new appeal in now rather than at its next tick.
+        signals.notify(signals.APPEAL_RECEIVED)
+        return intake
     except IntegrityError:
         # The same key twice at the same moment (a double click; PostgreSQL lets both look before
         # either inserts): the loser's insert hits the unique index, and the winner's appeal is the answer.

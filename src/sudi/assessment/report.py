@@ -33,7 +33,7 @@ FONT_NAME = "SudiCJK"
 RATE_COLUMNS = (("response", "响应率"), ("on_time", "按时办结率"), ("resolution", "解决率"), ("satisfaction", "满意率"),
                 ("return", "退单率"), ("reopen", "重办率"))
 HEADERS = ("名次", "单位", "派单量", *(label for _, label in RATE_COLUMNS), "超期数", "督办超期", "主动治理",
-           "基础分", "加分", "扣分", "综合得分", "榜单")
+           "治理超期", "基础分", "加分", "扣分", "综合得分", "榜单")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,8 @@ def _rows(result: service.Assessment) -> list[list[Any]]:
         lists = "红榜" if u.red else "黑榜" if u.black else ""
         rows.append([u.rank if u.rank is not None else "—", u.unit_name, out.volume,
                      *(out.rates[key].value for key, _ in RATE_COLUMNS), out.overdue, out.supervised_overdue,
-                     u.governance_done, None if u.base_score is None else round(u.base_score, 2), u.bonus,
+                     u.governance_done, u.governance_overdue,
+                     None if u.base_score is None else round(u.base_score, 2), u.bonus,
                      u.deduction, u.composite, lists])
     return rows
 
@@ -89,9 +90,10 @@ def formula_lines(policy: dict[str, Any]) -> list[str]:
         "退单率 = 本期派出轮次中被退回的 ÷ 派单量；重办率 = 本期办结轮次中之后被重办的 ÷ 本期办结数。",
         f"基础分 = 100 × Σ(权重 × 比率) ÷ Σ权重；权重：响应率 {w['response']:g}%，按时办结率 {w['on_time']:g}%，"
         f"解决率 {w['resolution']:g}%，满意率 {w['satisfaction']:g}%（分母为 0 的比率不参与）。",
-        f"综合得分 = 基础分 + 主动治理加分（每项 {policy['governance_bonus_per_task']:g} 分，上限 "
-        f"{policy['governance_bonus_cap']:g}）− 督办超期扣分（每件 {policy['supervised_overdue_deduction']:g} 分，"
-        f"上限 {policy['deduction_cap']:g}）。",
+        f"综合得分 = 基础分 + 主动治理加分（本期按期完成的任务每项 {policy['governance_bonus_per_task']:g} 分，上限 "
+        f"{policy['governance_bonus_cap']:g}）− 扣分（督办超期每件 {policy['supervised_overdue_deduction']:g} 分；"
+        f"期限在本期、未按期完成的主动治理任务每项 {policy['governance_overdue_deduction']:g} 分；"
+        f"合计上限 {policy['deduction_cap']:g}）。",
         f"派单量不少于 {policy['min_volume']} 件的单位参与排名；红榜前 {policy['red_size']} 名（不低于 "
         f"{policy['red_min_score']:g} 分），黑榜末 {policy['black_size']} 名"
         f"（低于 {policy['black_max_score']:g} 分）。",
@@ -127,7 +129,7 @@ def build_xlsx(result: service.Assessment) -> bytes:
         if row[-1]:
             for cell in current:
                 cell.fill = red if row[-1] == "红榜" else black
-    widths = [6, 22, 8, *([11] * len(RATE_COLUMNS)), 8, 9, 9, 8, 6, 6, 10, 6]
+    widths = [6, 22, 8, *([11] * len(RATE_COLUMNS)), 8, 9, 9, 9, 8, 6, 6, 10, 6]
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = width
     sheet.freeze_panes = "C4"
@@ -287,7 +289,7 @@ def build_pdf(result: service.Assessment) -> bytes:
     data: list[list[Any]] = [[Paragraph(h, small) for h in HEADERS]]
     for row in _rows(result):
         data.append([Paragraph(cell(v, i in rate_positions), small) for i, v in enumerate(row)])
-    widths = [10, 46, 14, *([17] * len(RATE_COLUMNS)), 13, 14, 14, 14, 10, 10, 16, 12]
+    widths = [10, 38, 14, *([16] * len(RATE_COLUMNS)), 13, 14, 14, 14, 14, 10, 10, 16, 12]
     table = Table(data, colWidths=[w * mm for w in widths], repeatRows=1)
     style = [("FONTNAME", (0, 0), (-1, -1), font),  # the table's own default would be Helvetica, not embedded
              ("GRID", (0, 0), (-1, -1), 0.3, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),

@@ -26,6 +26,7 @@ class UnitOut(BaseModel):
     overdue: int
     supervised_overdue: int
     governance_tasks_done: int
+    governance_tasks_overdue: int
     base_score: float | None
     bonus: float
     deduction: float
@@ -76,6 +77,7 @@ def unit_out(u: UnitFigures) -> UnitOut:
     return UnitOut(unit=u.unit_code, unit_name=u.unit_name, volume=u.counts["dispatched"],
                    counts={**u.counts, "rated": u.rated}, rates=rates, overdue=u.counts["overdue"],
                    supervised_overdue=u.counts["supervised_overdue"], governance_tasks_done=u.governance_done,
+                   governance_tasks_overdue=u.governance_overdue,
                    base_score=None if u.base_score is None else round(u.base_score, 2), bonus=u.bonus,
                    deduction=u.deduction, composite=u.composite, ranked=u.ranked, rank=u.rank, red=u.red,
                    black=u.black)

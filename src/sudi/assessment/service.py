@@ -196,9 +196,12 @@ DEFAULT_POLICY: dict[str, Any] = {
     "weights": {"response": 10.0, "on_time": 0.0, "resolution": 45.0, "satisfaction": 45.0},
     # What one rating of each level counts towards 满意率 (满意 and 基本满意 count fully by default).
     "satisfaction_weights": {"satisfied": 1.0, "fairly_satisfied": 1.0, "dissatisfied": 0.0},
-    "governance_bonus_per_task": 1.0,   # points per proactive-governance task done (主动治理)
+    "governance_bonus_per_task": 1.0,   # points per proactive-governance task done by its deadline (主动治理)
     "governance_bonus_cap": 5.0,
     "supervised_overdue_deduction": 2.0,  # points per overdue round that was under 督办
+    # A governance task is handed out under the centre's supervision like a 督办 appeal: one left
+    # past its deadline costs points too (under the same cap).
+    "governance_overdue_deduction": 1.0,
     "deduction_cap": 20.0,
     "red_size": 3,
     "black_size": 3,
@@ -209,13 +212,15 @@ DEFAULT_POLICY: dict[str, Any] = {
 
 _NUMBER_LIMITS: dict[str, tuple[float, float, bool]] = {  # key: (min, max, integer)
     "governance_bonus_per_task": (0, 100, False), "governance_bonus_cap": (0, 100, False),
-    "supervised_overdue_deduction": (0, 100, False), "deduction_cap": (0, 100, False),
+    "supervised_overdue_deduction": (0, 100, False), "governance_overdue_deduction": (0, 100, False),
+    "deduction_cap": (0, 100, False),
     "red_size": (0, 50, True), "black_size": (0, 50, True), "red_min_score": (0, 200, False),
     "black_max_score": (0, 200, False), "min_volume": (0, 100_000, True),
 }
 POLICY_LABELS = {
-    "governance_bonus_per_task": "每完成一项主动治理任务加分", "governance_bonus_cap": "加分上限",
-    "supervised_overdue_deduction": "每件督办超期件扣分", "deduction_cap": "扣分上限",
+    "governance_bonus_per_task": "每按期完成一项主动治理任务加分", "governance_bonus_cap": "加分上限",
+    "supervised_overdue_deduction": "每件督办超期件扣分", "governance_overdue_deduction": "每项超期主动治理任务扣分",
+    "deduction_cap": "扣分上限（督办超期与治理超期合计）",
     "red_size": "红榜单位数", "black_size": "黑榜单位数", "red_min_score": "红榜最低综合得分",
     "black_max_score": "黑榜得分上限（低于此分才列入）", "min_volume": "参与排名的最少派单量（件）",
 }
@@ -541,9 +546,15 @@ def counts_sql(session: Session, period: Period, *, source: str = "projection",
 # ---------------------------------------------------------------- adjustments
 
 def governance_tasks_done(session: Session, period: Period) -> dict[int, int]:
-    """主动治理 tasks done per unit in the period (the hotspots domain's governance tasks)."""
+    """主动治理 tasks done by their deadline per unit in the period (the hotspots domain's tasks)."""
     done = hotspots.governance_tasks_done_by_unit(session, period.start, period.end)
     return {int(k): int(v) for k, v in done.items()}
+
+
+def governance_tasks_overdue(session: Session, period: Period) -> dict[int, int]:
+    """主动治理 tasks per unit whose deadline fell in the period and passed without them done."""
+    overdue = hotspots.governance_tasks_overdue_by_unit(session, period.start, period.end)
+    return {int(k): int(v) for k, v in overdue.items()}
 
 
 # ---------------------------------------------------------------- figures, scores, ranks
@@ -559,6 +570,7 @@ class UnitFigures:
     unit_name: str
     counts: dict[str, int]
     governance_done: int = 0
+    governance_overdue: int = 0
     rates: dict[str, float | None] = field(default_factory=dict)
     satisfaction_points: float = 0.0
     base_score: float | None = None
@@ -614,7 +626,8 @@ def score_units(units: Sequence[UnitFigures], policy: Mapping[str, Any]) -> int:
         u.bonus = min(float(policy["governance_bonus_cap"]),
                       u.governance_done * float(policy["governance_bonus_per_task"]))
         u.deduction = min(float(policy["deduction_cap"]),
-                          c["supervised_overdue"] * float(policy["supervised_overdue_deduction"]))
+                          c["supervised_overdue"] * float(policy["supervised_overdue_deduction"])
+                          + u.governance_overdue * float(policy["governance_overdue_deduction"]))
         u.composite = None if u.base_score is None else round(u.base_score + u.bonus - u.deduction, 2)
         u.ranked = u.composite is not None and c["dispatched"] >= int(policy["min_volume"])
         u.rank, u.red, u.black = None, False, False
@@ -636,26 +649,47 @@ def score_units(units: Sequence[UnitFigures], policy: Mapping[str, Any]) -> int:
     return len(ranked)
 
 
-def compute_assessment(session: Session, period: Period, *, scope: Scope | None = None,
-                       governance_done: Mapping[int, int] | None = None, source: str = "projection") -> Assessment:
-    """Figures for every unit with work in ``period``, ranked; a unit scope keeps only its row
-    (its rank is still among all units). ``governance_done`` overrides the hotspots domain's count."""
-    scope = scope or Scope(None)
-    policy = get_policy(session)
+def unit_figures(session: Session, period: Period, *, governance_done: Mapping[int, int] | None = None,
+                 governance_overdue: Mapping[int, int] | None = None,
+                 source: str = "projection") -> list[UnitFigures]:
+    """The unscored figures of every unit with work in ``period``: the counts and the governance
+    tasks, i.e. everything that reads the database. ``governance_done`` and ``governance_overdue``
+    override the hotspots domain's counts."""
     counts = unit_counts(session, period, source=source)
     done = dict(governance_done) if governance_done is not None else governance_tasks_done(session, period)
-    ids = set(counts) | {k for k, v in done.items() if v}
+    late = dict(governance_overdue) if governance_overdue is not None else governance_tasks_overdue(session, period)
+    ids = set(counts) | {k for k, v in done.items() if v} | {k for k, v in late.items() if v}
     units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(ids)))} if ids else {}
     empty = dict.fromkeys(MEASURES, 0)
-    figures = [UnitFigures(unit_id=i, unit_code=units[i].code, unit_name=units[i].name,
-                           counts=counts.get(i, dict(empty)), governance_done=int(done.get(i, 0)))
-               for i in ids if i in units]
+    return [UnitFigures(unit_id=i, unit_code=units[i].code, unit_name=units[i].name,
+                        counts=counts.get(i, dict(empty)), governance_done=int(done.get(i, 0)),
+                        governance_overdue=int(late.get(i, 0)))
+            for i in ids if i in units]
+
+
+def assess(period: Period, figures: list[UnitFigures], policy: dict[str, Any], *, scope: Scope | None = None,
+           computed_at: datetime | None = None) -> Assessment:
+    """Score, rank and order ``figures`` under ``policy`` (no database): the same figures always
+    give the same result, whoever stored them (the dashboards keep them pre-computed)."""
+    scope = scope or Scope(None)
     ranked = score_units(figures, policy)
     figures.sort(key=lambda u: (u.rank is None, u.rank or 0, -(u.counts["dispatched"]), u.unit_code))
     if not scope.everything:
         figures = [u for u in figures if u.unit_id == scope.unit_id]
     return Assessment(period=period, policy=policy, units=figures, ranked_count=ranked,
-                      computed_at=clock.now(), scope=scope)
+                      computed_at=computed_at or clock.now(), scope=scope)
+
+
+def compute_assessment(session: Session, period: Period, *, scope: Scope | None = None,
+                       governance_done: Mapping[int, int] | None = None,
+                       governance_overdue: Mapping[int, int] | None = None, source: str = "projection") -> Assessment:
+    """Figures for every unit with work in ``period``, ranked; a unit scope keeps only its row
+    (its rank is still among all units). ``governance_done`` and ``governance_overdue`` override the
+    hotspots domain's counts."""
+    policy = get_policy(session)
+    figures = unit_figures(session, period, governance_done=governance_done, governance_overdue=governance_overdue,
+                           source=source)
+    return assess(period, figures, policy, scope=scope)
 
 
 def assessment_for(session: Session, actor: Actor, period: Period) -> Assessment:

@@ -62,23 +62,30 @@ def list_themes(session: SessionDep, actor: ActorDep) -> list[MonthlyThemeOut]:
     return [theme_out(t) for t in service.monthly_themes(session)]
 
 
-@router.get("/params", summary="热点参数 / the method's parameters (admin)")
+@router.get("/params", summary="热点参数与重算计划 / the method's parameters and the schedule (admin)")
 def get_params(session: SessionDep, actor: ActorDep) -> dict[str, Any]:
     if actor.role != Role.admin:
         raise Forbidden("只有管理员可以查看热点参数", "only an admin may view hotspot parameters")
-    return service.hotspot_params(session).as_dict()
+    return service.hotspot_settings(session)
 
 
-@router.put("/params", summary="修改热点参数 / change the parameters (admin)")
+@router.put("/params", summary="修改热点参数 / change the parameters or the schedule (admin)")
 def put_params(session: SessionDep, actor: ActorDep, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-    return service.set_hotspot_params(session, actor, body).as_dict()
+    service.set_hotspot_params(session, actor, body)
+    return service.hotspot_settings(session)
 
 
-@router.post("/refresh", summary="全量重算 / full recompute (admin)")
-def refresh(session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+@router.get("/refresh", summary="全量重算状态 / the full recompute's state (admin)")
+def refresh_status(session: SessionDep, actor: ActorDep) -> dict[str, Any]:
     if actor.role != Role.admin:
-        raise Forbidden("只有管理员可以全量重算热点", "only an admin may recompute hotspots")
-    return service.refresh_hotspots(session, actor=actor)
+        raise Forbidden("只有管理员可以查看热点重算", "only an admin may view the hotspot recompute")
+    return service.recompute_status(session)
+
+
+@router.post("/refresh", status_code=202,
+             summary="请求全量重算 / ask for a full recompute, run by the server's job (admin)")
+def refresh(session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    return service.request_full_recompute(session, actor)
 
 
 @router.get("/{hotspot_id}", summary="热点详情 / one hotspot with its appeals", response_model=HotspotDetailOut)

@@ -51,9 +51,11 @@ class Hotspot(Base):
     last_time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     growth: Mapped[float] = mapped_column(Float, default=0.0)
     heat: Mapped[float] = mapped_column(Float, default=0.0)
-    # What a later appeal is compared with (see sudi.intelligence.hotspots.Cluster).
-    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What a later appeal is compared with (see sudi.intelligence.hotspots.Cluster). Deferred: a big
+    # cluster's state is hundreds of kilobytes that only the join reads (and it asks for it).
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
+    # Deferred too: stored after the state, so SQLite reads all of a big state's pages to reach it.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, deferred=True)
 
 
 class HotspotMember(Base):
@@ -82,7 +84,8 @@ class HotspotModel(Base):
     __tablename__ = "hotspot_model"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    vocabulary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Megabytes of term statistics: deferred, read (and kept parsed) by the join only.
+    vocabulary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
     watermark: Mapped[int] = mapped_column(Integer, default=0)   # the highest appeal id taken in
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

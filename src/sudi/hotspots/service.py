@@ -7,21 +7,26 @@ clusters in the database. Parameters are the admin setting ``hotspot_params``.
 
 from __future__ import annotations
 
+import json
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from itertools import repeat
+from operator import itemgetter
+from time import perf_counter
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import LargeBinary, Text, cast, delete, func, insert, select, text, update
+from sqlalchemy.orm import Session, undefer
 
 from sudi.appeals.models import Appeal, AppealEvent, State
-from sudi.core import clock
+from sudi.core import clock, signals
 from sudi.core.db import transaction
 from sudi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from sudi.core.models import get_setting, put_setting, record_audit
+from sudi.core.models import Setting, get_setting, put_setting, record_audit
 from sudi.directory.models import Grid, Role, Unit
 from sudi.directory.service import Actor
 from sudi.hotspots.models import (
@@ -49,6 +54,14 @@ from sudi.intelligence.hotspots import (
 )
 
 PARAMS_KEY = "hotspot_params"
+SCHEDULE_KEY = "hotspot_schedule"
+RECOMPUTE_KEY = "hotspot_recompute"    # the scheduled recompute's state, written by the jobs
+DEFAULT_SCHEDULE = {"full_recompute_hour": 3, "rescore_every_minutes": 5}
+SCHEDULE_BOUNDS = {"full_recompute_hour": (-1, 23), "rescore_every_minutes": (1, 1440)}
+# Operational limits, not governance policy: a recompute of 1,000,000 appeals takes minutes, so one
+# "running" for hours died without saying; a failed one is not retried on every tick.
+RECOMPUTE_PRESUMED_DEAD = timedelta(hours=6)
+RECOMPUTE_RETRY_AFTER = timedelta(hours=1)
 VIEW_ROLES = frozenset({Role.admin, Role.dispatcher, Role.supervisor, Role.leader})
 ASSIGN_ROLES = frozenset({Role.admin, Role.dispatcher, Role.supervisor, Role.leader})
 THEME_ROLES = frozenset({Role.admin, Role.supervisor, Role.leader})
@@ -63,23 +76,144 @@ def hotspot_params(session: Session) -> HotspotParams:
     return HotspotParams.from_mapping(get_setting(session, PARAMS_KEY, {}) or {})
 
 
+def hotspot_schedule(session: Session) -> dict[str, int]:
+    """When the server recomputes everything and rescores heat (the setting ``hotspot_schedule``)."""
+    stored = get_setting(session, SCHEDULE_KEY, {}) or {}
+    return {name: int(stored.get(name, default)) for name, default in DEFAULT_SCHEDULE.items()}
+
+
+def hotspot_settings(session: Session) -> dict[str, Any]:
+    """The method's parameters and the schedule, as the admin edits them together."""
+    return {**hotspot_params(session).as_dict(), **hotspot_schedule(session)}
+
+
+def _clean_schedule(values: dict[str, Any]) -> dict[str, int]:
+    clean: dict[str, int] = {}
+    for name, value in values.items():
+        low, high = SCHEDULE_BOUNDS[name]
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise InvalidInput(f"热点参数 {name} 应为整数", f"hotspot parameter {name} must be an integer",
+                               field=name) from None
+        if not low <= number <= high:
+            raise InvalidInput(f"热点参数 {name} 应在 {low} 到 {high} 之间",
+                               f"hotspot parameter {name} must be between {low} and {high}", field=name)
+        clean[name] = number
+    return clean
+
+
 def set_hotspot_params(session: Session, actor: Actor, values: dict[str, Any]) -> HotspotParams:
-    """Admin: change the method's parameters (thresholds, window, heat weights). Takes effect at the
-    next join; a full recompute applies it to the past."""
+    """Admin: change the method's parameters (thresholds, window, heat weights) and the schedule.
+    Parameters take effect at the next join; a full recompute applies them to the past."""
     if actor.role != Role.admin:
         raise Forbidden("只有管理员可以修改热点参数", "only an admin may change hotspot parameters")
     current = hotspot_params(session).as_dict()
-    unknown = sorted(set(values) - set(current))
+    schedule = hotspot_schedule(session)
+    unknown = sorted(set(values) - set(current) - set(schedule))
     if unknown:
         raise InvalidInput(f"未知的热点参数：{'、'.join(unknown)}",
                            f"unknown hotspot parameter(s): {', '.join(unknown)}",
                            field=unknown[0])
-    params = HotspotParams.from_mapping({**current, **values})
+    params = HotspotParams.from_mapping({**current, **{k: v for k, v in values.items() if k in current}})
+    new_schedule = {**schedule, **_clean_schedule({k: v for k, v in values.items() if k in schedule})}
     with transaction(session):
         put_setting(session, PARAMS_KEY, params.as_dict())
+        put_setting(session, SCHEDULE_KEY, new_schedule)
         record_audit(session, actor_id=actor.id, actor_name=actor.name, action="hotspots.set_params",
-                     object_type="setting", object_id=PARAMS_KEY, before=current, after=params.as_dict())
+                     object_type="setting", object_id=PARAMS_KEY, before={**current, **schedule},
+                     after={**params.as_dict(), **new_schedule})
     return params
+
+
+# ----------------------------------------------------------------------------- the scheduled full recompute
+# The server never recomputes in its own process: at 1,000,000 appeals that is minutes of CPU, which
+# would starve the requests. Its job claims the recompute here and starts `sudi hotspots refresh
+# --as-job` as a child process, which records the end here too. The job state is a setting row so
+# that every server process (and the admin page) sees one truth, and a claim is taken under the
+# row's lock so that two server processes never both start one.
+
+
+def _moment(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def recompute_status(session: Session, *, now: datetime | None = None) -> dict[str, Any]:
+    """The last and the running full recompute as the admin page and the API show them."""
+    state = dict(get_setting(session, RECOMPUTE_KEY, {}) or {})
+    model = session.get(HotspotModel, 1)
+    started, ended = _moment(state.get("started_at")), _moment(state.get("ended_at"))
+    running = started is not None and (ended is None or ended < started) \
+        and (now or clock.now()) - started < RECOMPUTE_PRESUMED_DEAD
+    return {"computed_at": model.computed_at if model else None, "running": running, "started_at": started,
+            "ended_at": ended, "ok": state.get("ok"), "detail": state.get("detail", ""),
+            "reason": state.get("reason"), "requested_at": _moment(state.get("requested_at")),
+            "requested_by": state.get("requested_by", ""), "schedule": hotspot_schedule(session)}
+
+
+def _recompute_reason(session: Session, state: dict[str, Any], now: datetime) -> str | None:
+    started, ended = _moment(state.get("started_at")), _moment(state.get("ended_at"))
+    if started is not None and (ended is None or ended < started) and now - started < RECOMPUTE_PRESUMED_DEAD:
+        return None   # one is running
+    requested = _moment(state.get("requested_at"))
+    if requested is not None and (started is None or requested > started):
+        return "requested"
+    if ended is not None and state.get("ok") is False and now - ended < RECOMPUTE_RETRY_AFTER:
+        return None   # a failed run is retried later, not on every tick
+    model = session.get(HotspotModel, 1)
+    if model is None:
+        return "first"
+    hour = hotspot_schedule(session)["full_recompute_hour"]
+    if hour >= 0 and clock.local(now).hour == hour and model.computed_at <= now - timedelta(hours=20):
+        return "nightly"
+    return None
+
+
+def request_full_recompute(session: Session, actor: Actor) -> dict[str, Any]:
+    """Admin: recompute everything now; the server's job starts it at once (or at its next tick)."""
+    if actor.role != Role.admin:
+        raise Forbidden("只有管理员可以全量重算热点", "only an admin may recompute hotspots")
+    now = clock.now()
+    with transaction(session):
+        state = dict(get_setting(session, RECOMPUTE_KEY, {}) or {})
+        state.update(requested_at=now.isoformat(), requested_by=actor.name)
+        put_setting(session, RECOMPUTE_KEY, state)
+        record_audit(session, actor_id=actor.id, actor_name=actor.name, action="hotspots.request_refresh",
+                     object_type="hotspots", object_id="all")
+    signals.notify(signals.HOTSPOT_RECOMPUTE_REQUESTED)
+    return recompute_status(session, now=now)
+
+
+def claim_full_recompute(session: Session, *, now: datetime | None = None) -> str | None:
+    """The server's job: is a full recompute due (the first, one asked for, the nightly one)? If so,
+    mark it started and return why; ``None`` when nothing is due or another process runs one."""
+    now = now or clock.now()
+    if _recompute_reason(session, dict(get_setting(session, RECOMPUTE_KEY, {}) or {}), now) is None:
+        return None   # the common answer, without taking the write lock every tick
+    with transaction(session):
+        row = session.scalars(select(Setting).where(Setting.key == RECOMPUTE_KEY).with_for_update()).first()
+        state = dict(row.value) if row is not None else {}
+        reason = _recompute_reason(session, state, now)
+        if reason is None:
+            return None
+        state.update(started_at=now.isoformat(), reason=reason)
+        put_setting(session, RECOMPUTE_KEY, state)
+        record_audit(session, actor_id=None, actor_name="系统", action="hotspots.refresh_started",
+                     object_type="hotspots", object_id="all", reason=reason)
+    return reason
+
+
+def finish_full_recompute(session: Session, *, ok: bool, detail: str = "") -> None:
+    """Record the end of the claimed recompute (by the child that ran it, or by the server when the
+    child died without saying)."""
+    now = clock.now()
+    with transaction(session):
+        state = dict(get_setting(session, RECOMPUTE_KEY, {}) or {})
+        state.update(ended_at=now.isoformat(), ok=ok, detail=detail[:500])
+        put_setting(session, RECOMPUTE_KEY, state)
+        record_audit(session, actor_id=None, actor_name="系统",
+                     action="hotspots.refresh_finished" if ok else "hotspots.refresh_failed",
+                     object_type="hotspots", object_id="all", detail=detail[:200])
 
 
 # ----------------------------------------------------------------------------- appeals as texts
@@ -150,6 +284,7 @@ def refresh_hotspots(session: Session, *, progress: Callable[[int, int], None] |
     cleared by the database). Returns counts for the caller to report."""
     params = hotspot_params(session)
     now = clock.now()
+    began = perf_counter()
     supports = _supports(session)
     appeals: list[AppealText] = []
     watermark = 0
@@ -161,6 +296,7 @@ def refresh_hotspots(session: Session, *, progress: Callable[[int, int], None] |
         watermark = max(watermark, row.id)
         if progress and len(appeals) % 20000 == 0:
             progress(len(appeals) // 4, total)
+    read_at = perf_counter()
     vocabulary = fit_vocabulary(appeals, params)
 
     def step(done: int) -> None:
@@ -169,6 +305,7 @@ def refresh_hotspots(session: Session, *, progress: Callable[[int, int], None] |
 
     _, index = find_hotspots(appeals, params, reference=now, vocabulary=vocabulary, progress=step, top=0,
                              workers=workers)
+    clustered_at = perf_counter()
     window = timedelta(days=params.window_days)
     # Kept: every hotspot, and candidates that can still grow.
     keep = [c for c in index.all_clusters()
@@ -178,6 +315,12 @@ def refresh_hotspots(session: Session, *, progress: Callable[[int, int], None] |
         session.execute(delete(HotspotMember))
         session.execute(delete(Hotspot))
         session.execute(delete(HotspotModel))
+        if session.get_bind().dialect.name == "sqlite":
+            # Hundreds of thousands of index entries: with SQLite's default 2 MB page cache every
+            # insert went to disk for its B-tree pages (344 s of a 1,000,000-appeal recompute).
+            session.execute(text("PRAGMA cache_size = -262144"))
+        members: list[tuple[int, int, datetime]] = []
+        keys: list[tuple[str, int]] = []
         for start in range(0, len(keep), 2000):
             batch = keep[start:start + 2000]
             stored = [Hotspot(**(_row_values(c, vocabulary, params, now) if c.size >= params.min_size
@@ -186,13 +329,19 @@ def refresh_hotspots(session: Session, *, progress: Callable[[int, int], None] |
             session.flush()
             for cluster, hotspot in zip(batch, stored, strict=True):
                 cluster.id = hotspot.id
-            session.execute(insert(HotspotMember), [
-                {"appeal_id": int(m), "hotspot_id": c.id, "at": t}
-                for c in batch for m, t in zip(c.member_ids, c.times, strict=True)])
-            keys = [{"key": k, "hotspot_id": c.id} for c in batch if c.last_time is not None
-                    and c.last_time >= now - window for k in _keys_of(c)]
-            if keys:
-                session.execute(insert(HotspotKey), keys)
+                members.extend(zip(map(int, cluster.member_ids), repeat(hotspot.id), cluster.times, strict=False))
+                if cluster.last_time is not None and cluster.last_time >= now - window:
+                    keys.extend((key, hotspot.id) for key in _keys_of(cluster))
+        # In primary-key order, so each index grows at its end instead of at random pages.
+        members.sort(key=itemgetter(0))
+        keys = sorted(set(keys))
+        connection = session.connection()
+        for start in range(0, len(members), 20000):
+            connection.execute(insert(HotspotMember), [
+                {"appeal_id": a, "hotspot_id": h, "at": t} for a, h, t in members[start:start + 20000]])
+        for start in range(0, len(keys), 20000):
+            connection.execute(insert(HotspotKey), [
+                {"key": k, "hotspot_id": h} for k, h in keys[start:start + 20000]])
         session.add(HotspotModel(id=1, vocabulary=vocabulary.as_dict(), watermark=watermark, computed_at=now))
         who = actor or None
         record_audit(session, actor_id=who.id if who else None, actor_name=who.name if who else "系统",
@@ -200,8 +349,11 @@ def refresh_hotspots(session: Session, *, progress: Callable[[int, int], None] |
                      hotspots=sum(1 for c in keep if c.size >= params.min_size))
     if progress:
         progress(total, total)
+    written_at = perf_counter()
     return {"appeals": len(appeals), "hotspots": sum(1 for c in keep if c.size >= params.min_size),
-            "candidates": sum(1 for c in keep if c.size < params.min_size), "watermark": watermark}
+            "candidates": sum(1 for c in keep if c.size < params.min_size), "watermark": watermark,
+            "read_s": round(read_at - began, 1), "cluster_s": round(clustered_at - read_at, 1),
+            "write_s": round(written_at - clustered_at, 1)}
 
 
 def _load_cluster(session: Session, row: Hotspot) -> Cluster:
@@ -212,21 +364,85 @@ def _load_cluster(session: Session, row: Hotspot) -> Cluster:
                               first_time=row.first_time, last_time=row.last_time)
 
 
-def join_new_appeals(session: Session, *, limit: int = 2000) -> int:
+# What matching an appeal reads of a candidate: its centroid, keys and span, taken out of the stored state
+# by the database. The rest (members, citizens, places, points …) is most of a big cluster's weight and
+# matters only to the few candidates the appeal fits: ``_fill`` reads it for those.
+_MATCHED = (Hotspot.id, Hotspot.supports, Hotspot.objections, Hotspot.first_time, Hotspot.last_time,
+            Hotspot.state["centroid"].label("centroid"), Hotspot.state["keys"].label("keys"))
+_FILLED = ("member_ids", "times", "titles", "citizens", "anonymous", "supports", "objections", "places",
+           "place_names", "areas", "grids", "points", "keys", "key_kinds")
+
+
+def _kinds(keys: list[str]) -> set[str]:
+    """``{key[:2] for key in keys}``. Stored keys are sorted, so each kind is one run, skipped by bisection:
+    a big cluster has thousands of keys of four kinds."""
+    if keys != sorted(keys):
+        return {key[:2] for key in keys}
+    kinds: set[str] = set()
+    at = 0
+    while at < len(keys):
+        kind = keys[at][:2]
+        kinds.add(kind)
+        at = bisect_left(keys, kind[0] + chr(ord(kind[1]) + 1), at + 1) if len(kind) == 2 and \
+            kind[1] < "\U0010ffff" else at + 1
+    return kinds
+
+
+def _candidate(row: Any, lookup: set[str]) -> Cluster:
+    """A candidate as matching reads it: its centroid and span, its kinds of key, and of its keys only those
+    the appeal looks up (the index lists it under those)."""
+    keys: list[str] = row.keys or []
+    cluster = Cluster.from_state(row.id, {"centroid": row.centroid}, member_ids=(), times=(), supports=row.supports,
+                                 objections=row.objections, first_time=row.first_time, last_time=row.last_time)
+    cluster.keys, cluster.key_kinds = lookup.intersection(keys), _kinds(keys)
+    return cluster
+
+
+def _fill(session: Session, candidate: Cluster, row: Hotspot) -> None:
+    """Complete a candidate read by ``_candidate`` from its row and members. Its centroid stays the object
+    matching has used, so that the index's second look finds the same fits."""
+    whole = _load_cluster(session, row)
+    for name in _FILLED:
+        setattr(candidate, name, getattr(whole, name))
+
+
+_parsed_vocabulary: tuple[Any, Vocabulary] | None = None   # (the stored vocabulary's bytes or digest, parsed)
+
+
+def _stored_vocabulary(session: Session) -> Vocabulary:
+    """The model's vocabulary, parsed once per full recompute rather than at every join: megabytes of
+    JSON whose parsing was most of a one-appeal join. Kept by what is stored (the bytes on SQLite,
+    their digest on PostgreSQL), so a recompute at the same (frozen) moment is never taken for the last."""
+    global _parsed_vocabulary
+    column = HotspotModel.vocabulary
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    stored = session.scalar(select(cast(column, LargeBinary) if sqlite else func.md5(cast(column, Text)))
+                            .where(HotspotModel.id == 1))
+    cached = _parsed_vocabulary
+    if cached is not None and cached[0] == stored:
+        return cached[1]
+    data = json.loads(stored or "{}") if sqlite else session.scalar(select(column).where(HotspotModel.id == 1))
+    vocabulary = Vocabulary.from_dict(data or {})
+    _parsed_vocabulary = (stored, vocabulary)
+    return vocabulary
+
+
+def join_new_appeals(session: Session, *, limit: int = 2000, first_recompute: bool = True) -> int:
     """The incremental step: appeals that arrived since the last run join (or start) clusters.
 
     Only the candidate clusters of each appeal are read (by its place, grid, cell and topic keys),
     so one appeal takes milliseconds whatever the size of the history. Without a model (no full
-    recompute yet) this makes one first. Returns how many appeals were taken in."""
+    recompute yet) this makes one first, unless ``first_recompute`` is off (the server, whose job
+    starts that recompute in a child process). Returns how many appeals were taken in."""
     model = session.get(HotspotModel, 1)
     if model is None:
-        return refresh_hotspots(session)["appeals"]
+        return refresh_hotspots(session)["appeals"] if first_recompute else 0
     params = hotspot_params(session)
     rows = session.execute(select(*_COLUMNS).where(Appeal.id > model.watermark, _counted())
                            .order_by(Appeal.id).limit(limit)).all()
     if not rows:
         return 0
-    vocabulary = Vocabulary.from_dict(model.vocabulary or {})
+    vocabulary = _stored_vocabulary(session)
     supports = _supports(session, [r.id for r in rows])
     now = clock.now()
     grids = _grid_names(session)
@@ -251,12 +467,22 @@ def _join_one(session: Session, appeal: AppealText, vocabulary: Vocabulary, para
                Hotspot.first_time <= appeal.time + window)
         .order_by(Hotspot.last_time.desc()).limit(4 * params.max_candidates)).all()
     index = HotspotIndex(vocabulary, params)
+    # Candidates in id order (the order they took their keys), each indexed under the keys this appeal
+    # looks up only; read whole only when the appeal fits them (it joins one, and may merge the others).
+    looked_up = set(lookup)
+    for found in session.execute(select(*_MATCHED).where(Hotspot.id.in_(set(ids))).order_by(Hotspot.id)):
+        index.load(_candidate(found, looked_up))
+    fits = {c.id: c for c, _score in index.fitting(item)}
     loaded: dict[int, Hotspot] = {}
-    for row in session.scalars(select(Hotspot).where(Hotspot.id.in_(set(ids)))):
-        loaded[row.id] = row
-        index.load(_load_cluster(session, row))
+    if fits:
+        for row in session.scalars(select(Hotspot).options(undefer(Hotspot.state))
+                                   .where(Hotspot.id.in_(list(fits))).order_by(Hotspot.id)):
+            loaded[row.id] = row
+            _fill(session, fits[row.id], row)
     index.next_id = _NEW
     cluster, _joined = index.add_prepared(item)
+    if not {cluster.id, *index.merged} <= {*loaded, *range(_NEW, index.next_id)}:
+        raise RuntimeError(f"hotspot join: cluster {cluster.id} changed without being read whole")
     if cluster.id >= _NEW:
         values = (_row_values(cluster, vocabulary, params, now) if cluster.size >= params.min_size
                   else _quick_values(cluster, params, now))
@@ -287,37 +513,37 @@ def _join_one(session: Session, appeal: AppealText, vocabulary: Vocabulary, para
 
 
 def rescore_hotspots(session: Session) -> int:
-    """Heat fades and growth changes with time: recompute both (and supports) for the live hotspots."""
+    """Heat fades and growth changes with time: recompute both (and supports) for the live hotspots.
+
+    Members and supports are selected by the live hotspots' own condition, never by a list of ids: at
+    1,000,000 appeals the live hotspots hold hundreds of thousands of members, more parameters than a
+    statement may carry. Growth compares the last two ``growth_days`` periods, so older member times
+    are not read."""
     params = hotspot_params(session)
     now = clock.now()
     horizon = now - timedelta(days=4 * params.half_life_days)
-    rows = session.scalars(select(Hotspot).where(Hotspot.status == HotspotStatus.active.value,
-                                                 Hotspot.last_time >= horizon)).all()
+    live = (Hotspot.status == HotspotStatus.active.value) & (Hotspot.last_time >= horizon)
+    rows = session.scalars(select(Hotspot).where(live)).all()
     if not rows:
         return 0
+    members_of_live = select(HotspotMember).join(Hotspot, Hotspot.id == HotspotMember.hotspot_id).where(live)
     times: dict[int, list[datetime]] = defaultdict(list)
-    members: dict[int, list[int]] = defaultdict(list)
-    for hotspot_id, appeal_id, at in session.execute(
-            select(HotspotMember.hotspot_id, HotspotMember.appeal_id, HotspotMember.at)
-            .where(HotspotMember.hotspot_id.in_([r.id for r in rows]))):
+    recent = now - 2 * timedelta(days=params.growth_days)
+    for hotspot_id, at in session.execute(members_of_live.with_only_columns(HotspotMember.hotspot_id, HotspotMember.at)
+                                          .where(HotspotMember.at > recent)):
         times[hotspot_id].append(at)
-        members[hotspot_id].append(appeal_id)
-    supports = _supports(session, [a for ids in members.values() for a in ids])
+    supports = {hotspot_id: int(n) for hotspot_id, n in session.execute(
+        members_of_live.with_only_columns(HotspotMember.hotspot_id, func.count(AppealEvent.id))
+        .join(AppealEvent, AppealEvent.appeal_id == HotspotMember.appeal_id)
+        .where(AppealEvent.action == "support").group_by(HotspotMember.hotspot_id))}
     with transaction(session):
         for row in rows:
-            row.supports = sum(supports.get(a, 0) for a in members[row.id])
+            row.supports = supports.get(row.id, 0)
             row.growth = round(growth_of(times[row.id], now, params.growth_days), 3)
             row.heat = round(heat(appeals=row.size, citizens=row.citizens, supports=row.supports,
                                   objections=row.objections, growth=row.growth,
                                   age_days=(now - row.last_time).total_seconds() / 86400.0, params=params), 4)
     return len(rows)
-
-
-def run_periodic(session: Session) -> int:
-    """The server's job: join the appeals that arrived, then refresh the heat of the live hotspots."""
-    joined = join_new_appeals(session)
-    rescore_hotspots(session)
-    return joined
 
 
 # ----------------------------------------------------------------------------- the board
@@ -367,33 +593,45 @@ def hotspot_members(session: Session, hotspot: Hotspot, *, limit: int = 500) -> 
     return [MemberAppeal(*r) for r in rows]
 
 
+def _local_day(session: Session, moment: Any) -> Any:
+    """The district's calendar day of a stored moment, computed by the database (as the analytics rollup
+    does): PostgreSQL converts in the zone; SQLite, which stores naive UTC, adds the zone's one offset
+    (no summer time since 1991)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone(str(clock.DISTRICT_TZ), moment))
+    offset = datetime(2000, 1, 1, tzinfo=clock.DISTRICT_TZ).utcoffset()
+    hours = int(offset.total_seconds() // 3600) if offset else 0
+    return func.date(moment, f"{hours:+d} hours")
+
+
 def timeline(session: Session, hotspot_ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
-    """Appeals per day (district time) of each hotspot, for the board's chart."""
-    out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    """Appeals per day (district time) of each hotspot, for the board's chart: counted by the database,
+    not read member by member (the largest hotspots have thousands)."""
+    out: dict[int, list[tuple[str, int]]] = defaultdict(list)
     if hotspot_ids:
-        for hotspot_id, at in session.execute(select(HotspotMember.hotspot_id, HotspotMember.at)
-                                              .where(HotspotMember.hotspot_id.in_(list(hotspot_ids)))):
-            out[hotspot_id][clock.local(at).date().isoformat()] += 1
-    return {h: sorted(days.items()) for h, days in out.items()}
+        day = _local_day(session, HotspotMember.at)
+        for hotspot_id, on, n in session.execute(
+                select(HotspotMember.hotspot_id, day, func.count())
+                .where(HotspotMember.hotspot_id.in_(list(hotspot_ids))).group_by(HotspotMember.hotspot_id, day)):
+            out[hotspot_id].append((on if isinstance(on, str) else on.isoformat(), int(n)))
+    return {h: sorted(days) for h, days in out.items()}
 
 
 def map_points(session: Session, hotspot_ids: Sequence[int], *, per_hotspot: int = 300) -> list[dict[str, Any]]:
-    """Member points (the appeal's own point, else its grid's centre) for the board's map."""
-    if not hotspot_ids:
-        return []
-    rows = session.execute(select(HotspotMember.hotspot_id, Appeal.number, Appeal.lat, Appeal.lon,
-                                  Grid.centre_lat, Grid.centre_lon)
-                           .join(Appeal, Appeal.id == HotspotMember.appeal_id)
-                           .outerjoin(Grid, Grid.id == Appeal.grid_id)
-                           .where(HotspotMember.hotspot_id.in_(list(hotspot_ids)))).all()
-    counts: dict[int, int] = defaultdict(int)
-    points = []
-    for hotspot_id, number, lat, lon, glat, glon in rows:
-        if (lat is None and glat is None) or counts[hotspot_id] >= per_hotspot:
-            continue
-        counts[hotspot_id] += 1
-        points.append({"hotspot": hotspot_id, "number": number, "lat": lat if lat is not None else glat,
-                       "lon": lon if lon is not None else glon})
+    """Member points (the appeal's own point, else its grid's centre) for the board's map: of each
+    hotspot the first ``per_hotspot`` members (by registration) that have one, one query each, which
+    stops there instead of reading every member of the largest hotspots."""
+    points: list[dict[str, Any]] = []
+    for hotspot_id in sorted(set(hotspot_ids)):
+        rows = session.execute(select(Appeal.number, Appeal.lat, Appeal.lon, Grid.centre_lat, Grid.centre_lon)
+                               .select_from(HotspotMember)
+                               .join(Appeal, Appeal.id == HotspotMember.appeal_id)
+                               .outerjoin(Grid, Grid.id == Appeal.grid_id)
+                               .where(HotspotMember.hotspot_id == hotspot_id,
+                                      Appeal.lat.is_not(None) | Grid.centre_lat.is_not(None))
+                               .order_by(HotspotMember.appeal_id).limit(per_hotspot))
+        points.extend({"hotspot": hotspot_id, "number": number, "lat": lat if lat is not None else glat,
+                       "lon": lon if lon is not None else glon} for number, lat, lon, glat, glon in rows)
     return points
 
 
@@ -544,17 +782,46 @@ def cancel_governance_task(session: Session, actor: Actor, task_id: int, *, reas
 
 
 def governance_tasks_done_by_unit(session: Session, start: datetime, end: datetime) -> dict[int, int]:
-    """主动治理 tasks completed per unit with ``start <= done_at < end``: the assessment's bonus count."""
+    """主动治理 tasks completed by their deadline, per unit, with ``start <= done_at < end``: the
+    assessment's bonus count. A task done late earns nothing; it counts as overdue instead."""
     rows = session.execute(select(GovernanceTask.unit_id, func.count(GovernanceTask.id))
                            .where(GovernanceTask.state == TaskState.done.value, GovernanceTask.done_at >= start,
-                                  GovernanceTask.done_at < end)
+                                  GovernanceTask.done_at < end, GovernanceTask.done_at <= GovernanceTask.deadline)
                            .group_by(GovernanceTask.unit_id)).all()
     return {int(unit_id): int(n) for unit_id, n in rows}
 
 
-def overdue_governance_tasks(session: Session) -> Sequence[GovernanceTask]:
-    return session.scalars(select(GovernanceTask).where(GovernanceTask.state == TaskState.open.value,
-                                                        GovernanceTask.deadline < clock.now())).all()
+def governance_tasks_overdue_by_unit(session: Session, start: datetime, end: datetime, *,
+                                     now: datetime | None = None) -> dict[int, int]:
+    """主动治理 tasks per unit whose deadline falls in ``[start, end)`` and has passed without the
+    task being done by it (done late, or still open): the assessment's deduction count.
+
+    Counted in the deadline's period, as an appeal's overdue round is, so a task is counted once:
+    on time in the period it was done, or overdue in the period its deadline fell. A cancelled
+    task counts neither way."""
+    moment = now or clock.now()
+    rows = session.execute(select(GovernanceTask.unit_id, func.count(GovernanceTask.id))
+                           .where(GovernanceTask.state != TaskState.cancelled.value,
+                                  GovernanceTask.deadline >= start, GovernanceTask.deadline < end,
+                                  GovernanceTask.deadline < moment,
+                                  GovernanceTask.done_at.is_(None) | (GovernanceTask.done_at > GovernanceTask.deadline))
+                           .group_by(GovernanceTask.unit_id)).all()
+    return {int(unit_id): int(n) for unit_id, n in rows}
+
+
+def _overdue_where(before: datetime | None) -> Any:
+    return (GovernanceTask.state == TaskState.open.value) & (GovernanceTask.deadline < (before or clock.now()))
+
+
+def overdue_governance_tasks(session: Session, *, before: datetime | None = None,
+                             limit: int | None = None) -> Sequence[GovernanceTask]:
+    """Open tasks whose deadline passed before ``before`` (default now), the longest overdue first."""
+    query = select(GovernanceTask).where(_overdue_where(before)).order_by(GovernanceTask.deadline, GovernanceTask.id)
+    return session.scalars(query if limit is None else query.limit(limit)).all()
+
+
+def count_overdue_governance_tasks(session: Session, *, before: datetime | None = None) -> int:
+    return int(session.scalar(select(func.count(GovernanceTask.id)).where(_overdue_where(before))) or 0)
 
 
 # ----------------------------------------------------------------------------- 每月一题

@@ -41,6 +41,10 @@ PARAM_LABELS = {
     "objection_weight": "反对权重（取对数）", "growth_weight": "增长加成权重", "growth_days": "增长比较周期（天）",
     "half_life_days": "热度半衰期（天）",
 }
+SCHEDULE_LABELS = {
+    "full_recompute_hour": "每晚全量重算的时刻（当地时间 0–23 时；-1 为不自动重算）",
+    "rescore_every_minutes": "热度与增长刷新间隔（分钟）",
+}
 
 
 
@@ -140,16 +144,22 @@ async def complete_task(task_id: RowId, request: Request, session: SessionDep, a
     return _tasks(request, session, actor, form=form, form_task=task_id, status_code=422)
 
 
+def _params_page(request: Request, session: Any, form: Form, *, status_code: int = 200, notice: str = "") -> Response:
+    return _render(request, "hotspots/admin_params.html", status_code=status_code, form=form, labels=PARAM_LABELS,
+                   schedule_labels=SCHEDULE_LABELS, notice=notice, status=service.recompute_status(session))
+
+
 @router.get("/staff/admin/hotspots")
 def params_page(request: Request, session: SessionDep, actor: AdminDep) -> Response:
-    values = {k: str(v) for k, v in service.hotspot_params(session).as_dict().items()}
-    return _render(request, "hotspots/admin_params.html", form=Form(values=values), labels=PARAM_LABELS,
-                   saved=request.query_params.get("saved") == "1", model=service.model_status(session))
+    values = {k: str(v) for k, v in service.hotspot_settings(session).items()}
+    notice = {"1": "已保存。", "refresh": "已请求全量重算，后台任务即将开始。"}.get(
+        request.query_params.get("saved", ""), "")
+    return _params_page(request, session, Form(values=values), notice=notice)
 
 
 @router.post("/staff/admin/hotspots")
 async def save_params(request: Request, session: SessionDep, actor: AdminDep) -> Response:
-    names = list(HotspotParams().as_dict())
+    names = [*HotspotParams().as_dict(), *service.DEFAULT_SCHEDULE]
     form = Form.read(await request.form(), names)
     try:
         service.set_hotspot_params(session, actor, {k: v for k, v in form.values.items() if v != ""})
@@ -158,5 +168,10 @@ async def save_params(request: Request, session: SessionDep, actor: AdminDep) ->
         if exc.status in (403, 404):
             raise
         form.service_error(exc)
-    return _render(request, "hotspots/admin_params.html", status_code=422, form=form, labels=PARAM_LABELS,
-                   saved=False, model=service.model_status(session))
+    return _params_page(request, session, form, status_code=422)
+
+
+@router.post("/staff/admin/hotspots/refresh")
+def request_refresh(session: SessionDep, actor: AdminDep) -> Response:
+    service.request_full_recompute(session, actor)
+    return RedirectResponse("/staff/admin/hotspots?saved=refresh", status_code=303)

@@ -638,10 +638,11 @@ def _keywords(cluster: Cluster, vocabulary: Vocabulary, exclude: Sequence[str], 
             if name:
                 clean = clean.replace(name, " ")
         clean = _ADMIN_TEXT.sub(" ", clean)
-        words = {w for w in jieba.lcut(clean, HMM=True)
+        tokens = jieba.lcut(clean, HMM=True)
+        words = {w for w in tokens
                  if len(w) >= 2 and w not in _STOP_WORDS and re.search(r"[\u4e00-\u9fff]", w)
                  and not any(w in name for name in exclude if name)}
-        for position, word in enumerate(jieba.lcut(clean, HMM=True)):
+        for position, word in enumerate(tokens):
             if word in words:
                 first_seen.setdefault(word, position)
         df.update(words)

@@ -70,20 +70,39 @@
       }, true);
     });
   }
+  // The assessment's own figures (same as /staff/assessment for the period), as of computed_at.
+  function unitsShown(items) {
+    var ranked = items.filter(function (i) { return i.ranked; });
+    if (!ranked.length) return items.slice(0, 12);
+    var shown = ranked.slice(0, 12);
+    ranked.forEach(function (i) { if (i.black && shown.indexOf(i) < 0) shown.push(i); });  // the black list too
+    return shown;
+  }
+  function unitName(i) {
+    return (i.rank ? i.rank + '. ' : '') + i.unit + (i.red ? '（红榜）' : i.black ? '（黑榜）' : '');
+  }
   function units() {
     return get('units?' + q()).then(function (d) {
-      var items = d.items.slice(0, 12), c = chart('units');
-      setText('units_source', d.source === 'rollup' ? '按登记日期的简化口径（正式三率见考核模块）' : '');
+      var items = unitsShown(d.items), c = chart('units');
+      var note = '考核口径 · ' + d.period.label + ' · 计算于 ' + hhmm(d.computed_at) +
+        (d.stale ? '（其后有新的办理记录，定时重算）' : '');
+      if (d.red_list.length) note += ' · 红榜：' + d.red_list.join('、');
+      if (d.black_list.length) note += ' · 黑榜：' + d.black_list.join('、');
+      setText('units_source', note);
+      root.querySelectorAll('[data-link="units"]').forEach(function (a) { a.href = '/staff/assessment?' + d.period.query; });
       if (!c) return;
       var s = function (k) { return items.map(function (i) { return i[k] === null ? null : Math.round(i[k] * 1000) / 10; }); };
+      var bar = function (name, k) { return { name: name, type: 'bar', data: s(k) }; };
       c.setOption({
-        backgroundColor: 'transparent', tooltip: { trigger: 'axis', valueFormatter: function (v) { return v === null ? '–' : v + '%'; } },
-        legend: { data: ['响应率', '按时办结率', '解决率', '满意率'], textStyle: { color: TEXT() } },
-        grid: { left: 48, right: 16, top: 36, bottom: 64 },
-        xAxis: { type: 'category', data: items.map(function (i) { return i.unit; }), axisLabel: { interval: 0, rotate: 30 } },
-        yAxis: { type: 'value', max: 100, axisLabel: { formatter: '{value}%' } },
-        series: [{ name: '响应率', type: 'bar', data: s('response_rate') }, { name: '按时办结率', type: 'bar', data: s('on_time_rate') },
-                 { name: '解决率', type: 'bar', data: s('solved_rate') }, { name: '满意率', type: 'bar', data: s('satisfaction_rate') }]
+        backgroundColor: 'transparent', tooltip: { trigger: 'axis', valueFormatter: function (v) { return v === null || v === undefined ? '–' : v; } },
+        legend: { data: ['响应率', '按时办结率', '解决率', '满意率', '综合得分'], textStyle: { color: TEXT() } },
+        grid: { left: 48, right: 16, top: 36, bottom: 72 },
+        xAxis: { type: 'category', data: items.map(unitName), axisLabel: { interval: 0, rotate: 30,
+          color: function (v) { return v.indexOf('（红榜）') >= 0 ? '#d9363e' : TEXT(); } } },
+        yAxis: { type: 'value', min: 0, max: function (v) { return Math.max(100, Math.ceil(v.max)); } },
+        series: [bar('响应率', 'response_rate'), bar('按时办结率', 'on_time_rate'), bar('解决率', 'solved_rate'),
+                 bar('满意率', 'satisfaction_rate'),
+                 { name: '综合得分', type: 'line', symbolSize: 7, data: items.map(function (i) { return i.composite; }) }]
       }, true);
     });
   }
@@ -135,11 +154,27 @@
     li.appendChild(el('span', 'meta', (a.unit ? a.unit + ' · ' : '') + hhmm(a.received_at)));
     return li;
   }
+  // A 主动治理 task past its deadline, listed above the appeals and marked as such.
+  function taskRow(t) {
+    var li = el('li', 'task'), link = el('a', 'title', t.title);
+    link.href = t.link;
+    li.appendChild(el('span', 'tag', '主动治理任务'));
+    li.appendChild(link);
+    li.appendChild(el('span', 'meta', (t.unit ? t.unit + ' · ' : '') + '超期 ' + t.days_overdue + ' 天'));
+    return li;
+  }
+  function itemRow(i) { return i.kind === 'governance_task' ? taskRow(i) : appealRow(i); }
+  function items(which) {
+    return get('items/' + which + '?limit=10').then(function (d) {
+      setText(which + '_total', d.appeals_total.toLocaleString('zh-CN') + (d.tasks_total ? ' + 治理任务 ' + d.tasks_total : ''));
+      list(which, d.tasks.concat(d.items), itemRow);
+    });
+  }
   function lists() {
     return Promise.all([
       get('live?limit=10').then(function (d) { list('live', d.items, appealRow); }),
-      get('items/overdue?limit=10').then(function (d) { setText('overdue_total', d.total); list('overdue', d.items, appealRow); }),
-      get('items/supervised?limit=10').then(function (d) { setText('supervised_total', d.total); list('supervised', d.items, appealRow); }),
+      items('overdue'),
+      items('supervised'),
       get('hotspots?top=10').then(function (d) {
         setText('hotspots_title', d.board ? '热点问题' : '热点（近7天增长最快的网格 × 分类）');
         if (d.board) {
