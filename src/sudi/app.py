@@ -224,7 +224,11 @@ class _HotspotJobs:
             reason = service.claim_full_recompute(session)
             if reason is not None:
                 log.info("hotspot full recompute starts (%s)", reason)
-                self.child = self._start_recompute()
+                try:
+                    self.child = self._start_recompute()
+                except OSError as exc:   # claimed but never started: say so, or it reads "running" for hours
+                    service.finish_full_recompute(session, ok=False, detail=f"无法启动重算进程 / cannot start: {exc}")
+                    raise
                 return
             joined = service.join_new_appeals(session, first_recompute=False)
             if joined:

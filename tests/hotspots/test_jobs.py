@@ -3,6 +3,7 @@ recompute (claimed once, run in a child process), and the schedule as an admin s
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -177,3 +178,19 @@ def _fresh(session: Session) -> Session:
     session.rollback()   # a new snapshot: the server's threads and its child write in other connections
     session.expire_all()
     return session
+
+
+def test_a_recompute_that_cannot_start_is_recorded_as_failed(world: World, settings: Settings,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from sudi import app as app_module
+
+    def refuse(self: object) -> None:
+        raise OSError("no such interpreter")
+
+    monkeypatch.setattr(app_module._HotspotJobs, "_start_recompute", refuse)
+    application = create_app(settings)
+    jobs = app_module._HotspotJobs(application, threading.Event())
+    jobs.tick()   # claims the first recompute, cannot start it
+    status = service.recompute_status(_fresh(world.session))
+    assert status["running"] is False and status["ok"] is False and "no such interpreter" in status["detail"]
+    assert jobs.child is None
