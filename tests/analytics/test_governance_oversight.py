@@ -36,7 +36,6 @@ def test_overdue_tasks_join_the_overdue_and_supervised_lists(client: TestClient,
         assert item["link"] == f"/staff/governance#task-{late.id}" and item["hotspot"]
     use_session(client, world, "cgj")
     assert f'id="task-{late.id}"' in client.get("/staff/governance").text  # the link's target
-    assert "主动治理任务" in client.get("/static/js/dashboard.js").text
 
 
 def test_an_overdue_task_raises_one_warning_with_its_evidence(world: World) -> None:

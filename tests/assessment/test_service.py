@@ -281,12 +281,14 @@ def test_tasks_done_late_earn_no_bonus_and_cost_points_in_their_deadlines_month(
     on_time = dict(created=trail.at(1, 9), deadline=trail.at(20, 18))
     task(world, hotspot, **on_time, done=trail.at(10, 9))
     task(world, hotspot, **on_time, done=trail.at(12, 9))
-    task(world, hotspot, created=trail.at(1, 9), deadline=trail.at(10, 18), done=trail.at(25, 9))  # late
+    # Late, and finished in October: no bonus there either (it counts once, as overdue in September).
+    task(world, hotspot, created=trail.at(1, 9), deadline=trail.at(10, 18), done=trail.at(25, 9) + timedelta(days=30))
     task(world, hotspot, created=trail.at(1, 9), deadline=trail.at(15, 18))                         # never done
     september = next(u for u in service.compute_assessment(session, service.parse_period(trail.PERIOD)).units
                      if u.unit_code == "cgj")
     assert (september.governance_done, september.governance_overdue) == (2, 2)
     assert september.bonus == 2.0 and september.deduction == 2.0
     assert september.composite == pytest.approx(100.0)  # a perfect base score, +2 −2
-    october = service.compute_assessment(session, service.parse_period("2026-10")).units
-    assert all(u.governance_overdue == 0 and u.governance_done == 0 for u in october)
+    october = service.parse_period("2026-10")
+    assert service.governance_tasks_done(session, october) == {}
+    assert service.compute_assessment(session, october).units == []

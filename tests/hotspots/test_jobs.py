@@ -85,20 +85,20 @@ def test_a_failed_recompute_is_retried_later_and_a_request_at_once(world: World)
         service.request_full_recompute(session, world.actor("leader"))
     with clock.frozen_at(clock.now() + service.RECOMPUTE_RETRY_AFTER + timedelta(minutes=1)):
         status = service.request_full_recompute(session, world.actor("admin"))
-        assert status["requested_by"] == "admin" and status["running"] is False
+        assert status["requested_by"] == "admin" and status["running"] is False and status["waiting"] is True
         assert service.claim_full_recompute(session) == "requested"
+        assert service.recompute_status(session)["waiting"] is False
         assert service.claim_full_recompute(session) is None
 
 
 def test_a_recompute_that_never_ended_is_presumed_dead(world: World) -> None:
     session = world.session
-    service.refresh_hotspots(session)
-    service.request_full_recompute(session, world.actor("admin"))
-    assert service.claim_full_recompute(session) == "requested"
+    seed_noise(world)
+    assert service.claim_full_recompute(session) == "first"     # and then nothing more is heard of it
+    assert service.claim_full_recompute(session, now=clock.now() + timedelta(hours=1)) is None
     later = clock.now() + service.RECOMPUTE_PRESUMED_DEAD + timedelta(minutes=1)
     assert service.recompute_status(session, now=later)["running"] is False
-    assert service.claim_full_recompute(session, now=_at_local_hour(3) + service.RECOMPUTE_PRESUMED_DEAD) \
-        in ("nightly", None)
+    assert service.claim_full_recompute(session, now=later) == "first"   # claimed again
 
 
 def test_the_schedule_is_an_admin_setting_checked_on_save(world: World) -> None:

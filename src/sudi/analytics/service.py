@@ -83,7 +83,7 @@ from sudi.appeals.models import (
 )
 from sudi.assessment import service as assessment
 from sudi.core import clock
-from sudi.core.db import transaction
+from sudi.core.db import local_date, transaction
 from sudi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sudi.core.models import Setting, get_setting, put_setting, record_audit
 from sudi.directory.models import Grid, Role, Unit
@@ -234,15 +234,6 @@ def _spans(start: date, end: date) -> tuple[list[date], list[tuple[date, date]]]
 
 # ---------------------------------------------------------------- the rollup
 
-def _local_day_column(session: Session) -> ColumnElement[Any]:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone(str(clock.DISTRICT_TZ), Appeal.received_at))
-    # SQLite stores naive UTC; the district's zone keeps one offset all year (no summer time).
-    offset = datetime(2000, 1, 1, tzinfo=clock.DISTRICT_TZ).utcoffset()
-    hours = int(offset.total_seconds() // 3600) if offset else 0
-    return func.date(Appeal.received_at, f"{hours:+d} hours")
-
-
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
 
@@ -291,7 +282,7 @@ def compute_rollup(session: Session, start: date, end: date, *, now: datetime | 
                    grid_category_from: date | None = None) -> dict[tuple[str, date, str], list[int]]:
     """The day cells of [start, end] from the appeals: {(dimension, day, key): measures}."""
     now = now or clock.now()
-    day_col = _local_day_column(session).label("day")
+    day_col = local_date(session, Appeal.received_at).label("day")
     dims = (Appeal.town_unit_id, Appeal.grid_id, Appeal.category_id, Appeal.lead_unit_id, Appeal.channel,
             Appeal.appeal_kind)
     query = (select(day_col, *dims, *_measure_columns(now))
@@ -570,11 +561,13 @@ def _assessment_inputs(session: Session) -> dict[str, Any]:
     return {"events": int(events), "tasks": [int(v or 0) for v in tasks]}
 
 
-def compute_unit_snapshot(session: Session, period: assessment.Period) -> dict[str, Any]:
+def compute_unit_snapshot(session: Session, period: assessment.Period,
+                          inputs: dict[str, Any] | None = None) -> dict[str, Any]:
     """Count the assessment's figures for ``period`` and keep them (the expensive part: every round
-    of the period; seconds for a year at volume). Returns the stored snapshot."""
+    of the period; seconds for a year at volume). Returns the stored snapshot. ``inputs``: what the
+    caller read of ``_assessment_inputs`` before deciding to count."""
     # Read before counting: an event that lands meanwhile leaves the snapshot stale, never fresh.
-    inputs = _assessment_inputs(session)
+    inputs = inputs if inputs is not None else _assessment_inputs(session)
     figures = assessment.unit_figures(session, period)
     snapshot = {"period": period.key, "computed_at": clock.now().isoformat(), "inputs": inputs,
                 "measures": list(assessment.MEASURES),
@@ -618,17 +611,16 @@ def unit_rates(session: Session, period: Period, *, now: datetime | None = None)
     kept_by_job = period.choice in DASHBOARD_CHOICES
     if not _usable(snapshot, target) or (not kept_by_job
                                          and _outdated(snapshot, inputs, now, get_policy(session)["jobs"])):
-        snapshot = compute_unit_snapshot(session, target)
-    empty = dict.fromkeys(assessment.MEASURES, 0)
+        snapshot = compute_unit_snapshot(session, target, inputs)
+    # ``_usable`` vouches that the stored counts have every measure.
     figures = [assessment.UnitFigures(unit_id=int(u["id"]), unit_code=u["code"], unit_name=u["name"],
-                                      counts={**empty, **u["counts"]}, governance_done=int(u["governance_done"]),
+                                      counts=dict(u["counts"]), governance_done=int(u["governance_done"]),
                                       governance_overdue=int(u["governance_overdue"]))
                for u in snapshot["units"]]
     policy = assessment.get_policy(session)
     computed_at = datetime.fromisoformat(snapshot["computed_at"])
     result = assessment.assess(target, figures, policy, computed_at=computed_at)
-    query = (f"from={target.first_day.isoformat()}&to={target.last_day.isoformat()}" if target.kind == "custom"
-             else f"period={target.key}")
+    query = assessment.period_query(target)
     return {
         "source": "assessment",
         "period": {"key": target.key, "kind": target.kind, "label": target.label,
@@ -664,17 +656,13 @@ def refresh_unit_snapshots(session: Session, *, now: datetime | None = None) -> 
     jobs = get_policy(session)["jobs"]
     inputs = _assessment_inputs(session)
     today = local_today(now)
-    keys: list[str] = []
+    targets = [assessment_period(parse_period(choice, today=today)) for choice in DASHBOARD_CHOICES]
+    keys = [_snapshot_key(target) for target in targets]   # all different: four ranges, a month, a year
     computed = 0
-    for choice in DASHBOARD_CHOICES:
-        target = assessment_period(parse_period(choice, today=today))
-        key = _snapshot_key(target)
-        if key in keys:
-            continue
-        keys.append(key)
+    for target, key in zip(targets, keys, strict=True):
         snapshot = get_setting(session, key)
         if not _usable(snapshot, target) or _outdated(snapshot, inputs, now, jobs):
-            compute_unit_snapshot(session, target)
+            compute_unit_snapshot(session, target, inputs)
             computed += 1
     with transaction(session):
         gone = session.execute(delete(Setting).where(Setting.key.startswith(UNITS_KEY_PREFIX, autoescape=True),
@@ -786,7 +774,7 @@ def _task_items(session: Session, tasks: Sequence[GovernanceTask], now: datetime
 def _days_past(deadline: datetime, now: datetime) -> int:
     """Days overdue as a calendar counts them in the district (逾期 N 天); the deadline's own
     evening is the first."""
-    return max(1, (clock.local(now).date() - clock.local(deadline).date()).days)
+    return max(1, (local_today(now) - local_today(deadline)).days)
 
 
 def open_items(session: Session, which: str, *, limit: int = 15, now: datetime | None = None) -> dict[str, Any]:
@@ -804,8 +792,9 @@ def open_items(session: Session, which: str, *, limit: int = 15, now: datetime |
     total = session.scalar(select(func.count()).select_from(Appeal).where(*where)) or 0
     query = select(*_ITEM_COLUMNS).where(*where).order_by(Appeal.resolve_due.asc().nulls_last()).limit(limit)
     now = now or clock.now()
-    tasks_total = hotspots.count_overdue_governance_tasks(session, before=now)
-    tasks = hotspots.overdue_governance_tasks(session, before=now, limit=limit) if tasks_total else []
+    tasks = hotspots.overdue_governance_tasks(session, before=now, limit=limit)
+    # Counted apart only when the list is cut: a dashboard refreshes this every few seconds.
+    tasks_total = len(tasks) if len(tasks) < limit else hotspots.count_overdue_governance_tasks(session, before=now)
     return {"which": which, "total": int(total) + tasks_total, "appeals_total": int(total),
             "tasks_total": tasks_total, "items": _appeal_items(session, query),
             "tasks": _task_items(session, tasks, now)}
@@ -1157,20 +1146,16 @@ def _task_overdue_findings(session: Session, now: datetime) -> list[Finding]:
     if not policy["enabled"]:
         return []
     tasks = hotspots.overdue_governance_tasks(session, before=now - timedelta(days=int(policy["grace_days"])))
-    units = _names(session, Unit, [str(t.unit_id) for t in tasks])
     findings = []
-    for t in tasks:
-        days = _days_past(t.deadline, now)
-        unit = units.get(str(t.unit_id), "")
-        snapshot = t.snapshot or {}
+    for t, item in zip(tasks, _task_items(session, tasks, now), strict=True):
+        days, unit = item["days_overdue"], item["unit"]
         evidence = {"task_id": t.id, "task_title": t.title, "unit_id": t.unit_id, "unit": unit,
-                    "hotspot_id": t.hotspot_id, "hotspot_title": snapshot.get("title", ""),
-                    "deadline": clock.local(t.deadline).isoformat(), "days_overdue": days,
-                    "grace_days": policy["grace_days"], "link": f"/staff/governance#task-{t.id}", "level": 1}
+                    "hotspot_id": t.hotspot_id, "hotspot_title": item["hotspot"], "deadline": item["deadline"],
+                    "days_overdue": days, "grace_days": policy["grace_days"], "link": item["link"], "level": 1}
         severity = "high" if days >= int(policy["high_after_days"]) else "medium"
         findings.append(Finding(WarningKind.task_overdue, f"task_overdue:{t.id}",
                                 f"主动治理任务超期 {days} 天：{unit}「{t.title}」", severity, 1, evidence,
-                                [int(i) for i in snapshot.get("appeal_ids", [])][:200], dimension="unit"))
+                                [int(i) for i in (t.snapshot or {}).get("appeal_ids", [])][:200], dimension="unit"))
     return findings
 
 

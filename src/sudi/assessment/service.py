@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, Select, and_, case, delete, func, insert, not_, or_, select, text
 from sqlalchemy.orm import Session
@@ -170,6 +171,13 @@ def parse_period(period: str | None = None, date_from: str | None = None, date_t
         return Period(period, "year", f"{year}年", _local_midnight(date(year, 1, 1)),
                       _local_midnight(date(year + 1, 1, 1)))
     raise _bad_period(period)
+
+
+def period_query(period: Period) -> str:
+    """The query string that names ``period`` on the assessment's pages and API."""
+    if period.kind == "custom":
+        return urlencode({"from": period.first_day.isoformat(), "to": period.last_day.isoformat()})
+    return urlencode({"period": period.key})
 
 
 def recent_months(count: int = 12, *, now: datetime | None = None) -> list[str]:

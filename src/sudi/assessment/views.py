@@ -8,7 +8,6 @@ the page environment is the shared one with this package's templates in front.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -28,12 +27,6 @@ router = APIRouter(include_in_schema=False)
 
 ViewerDep = Annotated[Actor, Depends(require_roles(*service.VIEW_ROLES))]
 AdminDep = Annotated[Actor, Depends(require_roles(Role.admin))]
-
-
-def _period_query(period: service.Period) -> str:
-    if period.kind == "custom":
-        return urlencode({"from": period.first_day.isoformat(), "to": period.last_day.isoformat()})
-    return urlencode({"period": period.key})
 
 
 def _pct(value: float | None) -> str:
@@ -61,7 +54,7 @@ def assessment_page(request: Request, session: SessionDep, actor: ViewerDep) -> 
              "black": [r.black for r in rows if r.composite is not None],
              "ranked": [r.ranked for r in rows if r.composite is not None]}
     return _render(request, "assessment/page.html", status_code=422 if error else 200, result=result,
-                   rows=rows, chart=chart, period=period, period_query=_period_query(period), error=error,
+                   rows=rows, chart=chart, period=period, period_query=service.period_query(period), error=error,
                    raw=raw, months=service.recent_months(13), rate_labels=service.RATE_LABELS,
                    measure_labels=service.MEASURE_LABELS, policy=result.policy,
                    own_unit_only=not result.scope.everything)
@@ -78,7 +71,7 @@ def assessment_drill(request: Request, session: SessionDep, actor: ViewerDep) ->
               "is_overdue": a.is_overdue, "is_supervised": a.is_supervised, "satisfaction": a.satisfaction}
              for a in drill.appeals]
     return _render(request, "assessment/appeals.html", items=shown, total=drill.total, rounds=drill.rounds,
-                   period=period, period_query=_period_query(period), unit=drill.unit.code,
+                   period=period, period_query=service.period_query(period), unit=drill.unit.code,
                    unit_name=drill.unit.name,
                    measure=raw["measure"], measure_label=service.MEASURE_LABELS[raw["measure"]],
                    limit=service.DRILL_LIMIT)

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, func
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -161,3 +162,15 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
     finally:
         session.close()
+
+
+def local_date(session: Session, moment: Any) -> ColumnElement[Any]:
+    """The district's calendar day of a stored moment, computed by the database: PostgreSQL converts
+    in the zone; SQLite, which stores naive UTC, adds the zone's one offset (no summer time since 1991)."""
+    from sudi.core.clock import DISTRICT_TZ
+
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone(str(DISTRICT_TZ), moment))
+    offset = datetime(2000, 1, 1, tzinfo=DISTRICT_TZ).utcoffset()
+    hours = int(offset.total_seconds() // 3600) if offset else 0
+    return func.date(moment, f"{hours:+d} hours")

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, undefer
 
 from sudi.appeals.models import Appeal, AppealEvent, State
 from sudi.core import clock, signals
-from sudi.core.db import transaction
+from sudi.core.db import local_date, transaction
 from sudi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sudi.core.models import Setting, get_setting, put_setting, record_audit
 from sudi.directory.models import Grid, Role, Unit
@@ -138,26 +138,40 @@ def _moment(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def _recompute_state(session: Session) -> dict[str, Any]:
+    return dict(get_setting(session, RECOMPUTE_KEY, {}) or {})
+
+
+def _running(state: dict[str, Any], now: datetime) -> bool:
+    """Started, not ended since, and not so long ago that it must have died without saying."""
+    started, ended = _moment(state.get("started_at")), _moment(state.get("ended_at"))
+    return started is not None and (ended is None or ended < started) and now - started < RECOMPUTE_PRESUMED_DEAD
+
+
+def _asked(state: dict[str, Any]) -> bool:
+    """An admin asked for a recompute that has not started since."""
+    requested, started = _moment(state.get("requested_at")), _moment(state.get("started_at"))
+    return requested is not None and (started is None or requested > started)
+
+
 def recompute_status(session: Session, *, now: datetime | None = None) -> dict[str, Any]:
     """The last and the running full recompute as the admin page and the API show them."""
-    state = dict(get_setting(session, RECOMPUTE_KEY, {}) or {})
+    state = _recompute_state(session)
     model = session.get(HotspotModel, 1)
-    started, ended = _moment(state.get("started_at")), _moment(state.get("ended_at"))
-    running = started is not None and (ended is None or ended < started) \
-        and (now or clock.now()) - started < RECOMPUTE_PRESUMED_DEAD
-    return {"computed_at": model.computed_at if model else None, "running": running, "started_at": started,
-            "ended_at": ended, "ok": state.get("ok"), "detail": state.get("detail", ""),
+    running = _running(state, now or clock.now())
+    return {"computed_at": model.computed_at if model else None, "running": running,
+            "waiting": _asked(state) and not running, "started_at": _moment(state.get("started_at")),
+            "ended_at": _moment(state.get("ended_at")), "ok": state.get("ok"), "detail": state.get("detail", ""),
             "reason": state.get("reason"), "requested_at": _moment(state.get("requested_at")),
             "requested_by": state.get("requested_by", ""), "schedule": hotspot_schedule(session)}
 
 
 def _recompute_reason(session: Session, state: dict[str, Any], now: datetime) -> str | None:
-    started, ended = _moment(state.get("started_at")), _moment(state.get("ended_at"))
-    if started is not None and (ended is None or ended < started) and now - started < RECOMPUTE_PRESUMED_DEAD:
-        return None   # one is running
-    requested = _moment(state.get("requested_at"))
-    if requested is not None and (started is None or requested > started):
+    if _running(state, now):
+        return None
+    if _asked(state):
         return "requested"
+    ended = _moment(state.get("ended_at"))
     if ended is not None and state.get("ok") is False and now - ended < RECOMPUTE_RETRY_AFTER:
         return None   # a failed run is retried later, not on every tick
     model = session.get(HotspotModel, 1)
@@ -175,7 +189,7 @@ def request_full_recompute(session: Session, actor: Actor) -> dict[str, Any]:
         raise Forbidden("只有管理员可以全量重算热点", "only an admin may recompute hotspots")
     now = clock.now()
     with transaction(session):
-        state = dict(get_setting(session, RECOMPUTE_KEY, {}) or {})
+        state = _recompute_state(session)
         state.update(requested_at=now.isoformat(), requested_by=actor.name)
         put_setting(session, RECOMPUTE_KEY, state)
         record_audit(session, actor_id=actor.id, actor_name=actor.name, action="hotspots.request_refresh",
@@ -188,7 +202,7 @@ def claim_full_recompute(session: Session, *, now: datetime | None = None) -> st
     """The server's job: is a full recompute due (the first, one asked for, the nightly one)? If so,
     mark it started and return why; ``None`` when nothing is due or another process runs one."""
     now = now or clock.now()
-    if _recompute_reason(session, dict(get_setting(session, RECOMPUTE_KEY, {}) or {}), now) is None:
+    if _recompute_reason(session, _recompute_state(session), now) is None:
         return None   # the common answer, without taking the write lock every tick
     with transaction(session):
         row = session.scalars(select(Setting).where(Setting.key == RECOMPUTE_KEY).with_for_update()).first()
@@ -208,7 +222,7 @@ def finish_full_recompute(session: Session, *, ok: bool, detail: str = "") -> No
     child died without saying)."""
     now = clock.now()
     with transaction(session):
-        state = dict(get_setting(session, RECOMPUTE_KEY, {}) or {})
+        state = _recompute_state(session)
         state.update(ended_at=now.isoformat(), ok=ok, detail=detail[:500])
         put_setting(session, RECOMPUTE_KEY, state)
         record_audit(session, actor_id=None, actor_name="系统",
@@ -593,23 +607,12 @@ def hotspot_members(session: Session, hotspot: Hotspot, *, limit: int = 500) -> 
     return [MemberAppeal(*r) for r in rows]
 
 
-def _local_day(session: Session, moment: Any) -> Any:
-    """The district's calendar day of a stored moment, computed by the database (as the analytics rollup
-    does): PostgreSQL converts in the zone; SQLite, which stores naive UTC, adds the zone's one offset
-    (no summer time since 1991)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone(str(clock.DISTRICT_TZ), moment))
-    offset = datetime(2000, 1, 1, tzinfo=clock.DISTRICT_TZ).utcoffset()
-    hours = int(offset.total_seconds() // 3600) if offset else 0
-    return func.date(moment, f"{hours:+d} hours")
-
-
 def timeline(session: Session, hotspot_ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
     """Appeals per day (district time) of each hotspot, for the board's chart: counted by the database,
     not read member by member (the largest hotspots have thousands)."""
     out: dict[int, list[tuple[str, int]]] = defaultdict(list)
     if hotspot_ids:
-        day = _local_day(session, HotspotMember.at)
+        day = local_date(session, HotspotMember.at)
         for hotspot_id, on, n in session.execute(
                 select(HotspotMember.hotspot_id, day, func.count())
                 .where(HotspotMember.hotspot_id.in_(list(hotspot_ids))).group_by(HotspotMember.hotspot_id, day)):
