@@ -116,6 +116,7 @@ def joins(url: str, count: int, seed: int, source: _volume.TextSource) -> dict[s
     rng = random.Random(seed)
     try:
         intake = actor_for(session.scalars(select(User).where(User.username == "intake")).one())
+        service.prepare_joins(session)   # as the server's hotspot job does when it starts
         latencies, joined = [], 0
         for n in range(count):
             title, content = source(rng)

@@ -198,6 +198,7 @@ class _HotspotJobs:
 
         unsubscribe = [signals.subscribe(topic, self.wake.set)
                        for topic in (signals.APPEAL_RECEIVED, signals.HOTSPOT_RECOMPUTE_REQUESTED)]
+        self.prepare()
         try:
             while not self.stop.is_set():
                 # While a recompute runs, look every second for its end: joins wait for it.
@@ -208,6 +209,17 @@ class _HotspotJobs:
         finally:
             for undo in unsubscribe:
                 undo()
+
+    def prepare(self) -> None:
+        from sudi.hotspots import service
+
+        session = self.app.state.session_factory()
+        try:
+            service.prepare_joins(session)
+        except Exception:  # only a head start: the first join loads the same
+            log.exception("hotspot job could not prepare its joins")
+        finally:
+            session.close()
 
     def tick(self) -> None:
         from sudi.hotspots import service

@@ -154,3 +154,19 @@ def test_the_chart_counts_district_days_and_the_map_takes_the_first_members(worl
     first = session.scalars(select(Appeal.number).where(Appeal.id.in_(ids[:4])).order_by(Appeal.id)).all()
     assert [p["number"] for p in points] == first
     assert all(p["hotspot"] == hotspot.id and (p["lat"], p["lon"]) == IN_G001 for p in points)
+
+
+def test_preparing_the_joins_loads_the_segmenter_and_the_stored_vocabulary(world: World) -> None:
+    # What the server's hotspot job does when it starts, so that the first appeal after a start joins
+    # as fast as the next ones: without a model it loads the segmenter only; with one, the vocabulary too.
+    import jieba
+
+    session = world.session
+    service.prepare_joins(session)
+    assert jieba.dt.initialized
+    seed(world, NOISE, phone_from=0)
+    service.refresh_hotspots(session)
+    service.prepare_joins(session)
+    parsed = service._parsed_vocabulary
+    assert parsed is not None and parsed[1].documents == len(NOISE)
+    assert service._stored_vocabulary(session) is parsed[1]

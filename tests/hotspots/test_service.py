@@ -6,12 +6,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from sudi.core import clock
 from sudi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sudi.core.models import AuditEntry
 from sudi.hotspots import service
-from sudi.hotspots.models import GovernanceTask, Hotspot, HotspotMember
+from sudi.hotspots.models import GovernanceTask, Hotspot, HotspotKey, HotspotMember
 from tests.factories import IN_G001, IN_G002, World
 
 NOISE = ["丽发新城小区附近搅拌站噪音扰民", "丽发新城搅拌站夜间施工噪音扰民严重", "投诉丽发新城小区搅拌站噪音污染",
@@ -40,6 +41,38 @@ def test_refresh_finds_the_hotspot_and_stores_its_members(world: World) -> None:
     members = set(session.scalars(select(HotspotMember.appeal_id).where(HotspotMember.hotspot_id == top.id)))
     assert members == set(noisy)
     assert session.scalar(select(AuditEntry).where(AuditEntry.action == "hotspots.refresh")) is not None
+
+
+def _stored(world: World) -> tuple[list[int], list[tuple[object, ...]], set[tuple[int, int]], set[tuple[str, int]]]:
+    """The stored hotspots (ids apart), their members and keys by the hotspot's position."""
+    session = world.session
+    session.expire_all()
+    rows = session.scalars(select(Hotspot).options(undefer(Hotspot.state), undefer(Hotspot.updated_at))
+                           .order_by(Hotspot.id)).all()
+    position = {row.id: n for n, row in enumerate(rows)}
+    members = {(m.appeal_id, position[m.hotspot_id]) for m in session.scalars(select(HotspotMember))}
+    keys = {(k.key, position[k.hotspot_id]) for k in session.scalars(select(HotspotKey))}
+    fields = [(r.status, r.title, r.keywords, r.place, r.place_kind, r.size, r.citizens, r.first_time, r.last_time,
+               r.growth, r.heat, r.state, r.updated_at) for r in rows]
+    return [r.id for r in rows], fields, members, keys
+
+
+def test_recompute_in_worker_processes_stores_the_same_under_new_ids(world: World) -> None:
+    # The titles and states are made in forked processes and the rows written with ids given by the
+    # recompute: the same rows, members and keys as in one process, under ids never used before, so
+    # a link to a replaced hotspot finds nothing rather than another hotspot.
+    session = world.session
+    seed(world, NOISE)
+    seed(world, OTHER, point=IN_G002, phone_from=100)
+    with clock.frozen_at(clock.now()):
+        service.refresh_hotspots(session)
+        first_ids, *first = _stored(world)
+        service.refresh_hotspots(session, workers=2)
+        second_ids, *second = _stored(world)
+    assert second == first and len(first_ids) == 1 + len(OTHER)
+    assert min(second_ids) > max(first_ids)
+    with pytest.raises(NotFound):
+        service.access_hotspot(session, world.actor("leader"), first_ids[0])
 
 
 def test_new_appeals_join_incrementally(world: World) -> None:

@@ -56,8 +56,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _json_dumps(obj: Any) -> str:
+class SerializedJSON(str):
+    """A JSON column's value serialized already (by a worker process of a batch job): stored as it is."""
+
+
+def dump_json(obj: Any) -> str:
+    """The text a JSON column stores for ``obj``."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _json_dumps(obj: Any) -> str:
+    return obj if isinstance(obj, SerializedJSON) else dump_json(obj)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -62,9 +62,11 @@ class HotspotMember(Base):
     """An appeal in a hotspot (each appeal in at most one)."""
 
     __tablename__ = "hotspot_members"
+    # A hotspot's members in appeal order (the board's map takes the first ones) without a sort.
+    __table_args__ = (Index("ix_hotspot_members_hotspot_appeal", "hotspot_id", "appeal_id"),)
 
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), primary_key=True)
-    hotspot_id: Mapped[int] = mapped_column(ForeignKey("hotspots.id", ondelete="CASCADE"), index=True)
+    hotspot_id: Mapped[int] = mapped_column(ForeignKey("hotspots.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -86,6 +88,8 @@ class HotspotModel(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Megabytes of term statistics: deferred, read (and kept parsed) by the join only.
     vocabulary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, deferred=True)
+    # New at every full recompute: a join knows the vocabulary it parsed is current by this alone.
+    version: Mapped[str] = mapped_column(String(32), default="", server_default="")
     watermark: Mapped[int] = mapped_column(Integer, default=0)   # the highest appeal id taken in
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

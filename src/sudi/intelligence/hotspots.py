@@ -627,6 +627,12 @@ def _jieba():  # type: ignore[no-untyped-def]
     return jieba
 
 
+def warm_up() -> None:
+    """Load the segmenter's dictionaries (most of a second) now, not in the first appeal's join."""
+    _jieba().lcut("热点预热")
+    extract_places("", title="热点预热")   # a title without a known place: the part-of-speech tagger runs
+
+
 def _keywords(cluster: Cluster, vocabulary: Vocabulary, exclude: Sequence[str], n: int = 5) -> list[str]:
     """Words many members' titles share, weighted by how rare their bigrams are across all appeals."""
     jieba = _jieba()
