@@ -14,6 +14,9 @@
    warm-up, then ``--repeat`` runs, median; and checks that both give the same counts.
 4. Baseline, in the same run: an indexed count of the period's hand-out events (``action in
    (dispatch, rule, reopen) and at in period``), the least any per-period figure must touch.
+5. The dashboards' side: the analytics job counting the snapshots of every dashboard period from
+   nothing (``refresh_unit_snapshots``, what runs in the background), then the dashboard's read of
+   each period's official figures from its snapshot (``unit_rates``), median of ``--repeat``.
 
     .venv/bin/python bench/assessment.py --appeals 100000
     .venv/bin/python bench/assessment.py --appeals 100000 --db postgresql+psycopg://postgres@127.0.0.1:5432/bench_assessment
@@ -40,7 +43,7 @@ from sudi.assessment.models import AssessmentRound
 from sudi.core import clock
 from sudi.core.calendar import WorkCalendar
 from sudi.core.db import make_engine, make_session_factory
-from sudi.core.models import put_setting
+from sudi.core.models import Setting, put_setting
 from sudi.directory.models import Unit
 
 BATCH = 5000
@@ -219,10 +222,27 @@ def measure(url: str, repeat: int) -> dict[str, Any]:
                         "projection_over_baseline": round(t_proj / t_base, 1) if t_base else None,
                         "trail_over_projection": round(t_trail / t_proj, 1) if t_proj else None,
                         "projection_equals_trail_90d": same})
+    dashboard = _dashboard(session, repeat)
     session.close()
     engine.dispose()
-    return {"rounds": rounds, "first_build_s": first_build_s, "refresh_ms": refresh_ms,
+    return {"dashboard": dashboard, "rounds": rounds, "first_build_s": first_build_s, "refresh_ms": refresh_ms,
             "refresh_appeals": touched, "periods": results}
+
+
+def _dashboard(session: Any, repeat: int) -> dict[str, Any]:
+    """The snapshot job from nothing, then the dashboard's reads of every period it offers."""
+    from sudi.analytics import service as analytics
+
+    session.execute(delete(Setting).where(Setting.key.startswith(analytics.UNITS_KEY_PREFIX, autoescape=True)))
+    session.commit()
+    began = time.perf_counter()
+    job = analytics.refresh_unit_snapshots(session)
+    job_s = round(time.perf_counter() - began, 2)
+    reads = {}
+    for choice in analytics.DASHBOARD_CHOICES:
+        period = analytics.parse_period(choice)
+        reads[choice] = _median_ms(lambda p=period: analytics.unit_rates(session, p), repeat)
+    return {"snapshot_job_s": job_s, "snapshots_counted": job["computed"], "unit_rates_read_ms": reads}
 
 
 def main() -> int:

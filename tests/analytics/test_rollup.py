@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from sudi.analytics import service
 from sudi.analytics.models import RollupRow
-from sudi.appeals.models import Appeal, Category
+from sudi.appeals.models import OPEN_STATES, Appeal, Category, State
 from sudi.core import clock
 from tests.factories import IN_G002, World
 
@@ -72,10 +72,11 @@ def test_measures_match_the_appeals(world: World) -> None:
     assert totals["received"] == len(appeals)
     assert totals["resolved"] == sum(a.state in ("resolved", "followed_up", "archived") for a in appeals)
     assert totals["rejected"] == sum(a.state == "rejected" for a in appeals)
-    assert totals["dispatched"] == sum(a.dispatched_at is not None for a in appeals)
-    assert totals["followed_up"] == sum(a.follow_up_solved is not None for a in appeals)
-    assert totals["solved"] == sum(a.follow_up_solved is True for a in appeals)
-    assert totals["satisfied"] == sum(a.satisfaction in ("satisfied", "fairly_satisfied") for a in appeals)
+    assert totals["open"] == sum(State(a.state) in OPEN_STATES for a in appeals)
+    assert totals["overdue"] == sum(bool(a.is_overdue) for a in appeals)
+    assert totals["supervised"] == sum(bool(a.is_supervised) for a in appeals)
+    assert totals["reopened"] == sum(a.reopen_count > 0 for a in appeals)
+    assert totals["returned"] == sum(a.return_count > 0 for a in appeals)
     # Three months' worth of day rows and the month rows agree.
     month_sum = session.scalar(select(func.sum(RollupRow.received)).where(
         RollupRow.grain == "month", RollupRow.dimension == "all"))

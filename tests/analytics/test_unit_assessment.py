@@ -68,6 +68,24 @@ def test_the_panel_equals_the_assessment_for_the_same_month(world: World, sessio
     assert zjj["satisfaction_rate"] == pytest.approx((1 + 0.6) / 3)  # the per-level weights apply
 
 
+def test_the_headline_rates_add_up_every_units_counts(world: World, session: Session) -> None:
+    trail.build_september(world)
+    trail.build_other_units(world)
+    assessment.set_policy(session, world.actor("admin"), {"satisfaction_weights": {"fairly_satisfied": 0.6}})
+    district = service.unit_rates(session, service.parse_period(trail.PERIOD))["district"]
+    units = assessment.compute_assessment(session, assessment.parse_period(trail.PERIOD)).units
+    assert len(units) > 1
+    total = {key: sum(u.counts[key] for u in units) for key in assessment.MEASURES}
+    assert district["dispatched"] == total["dispatched"]
+    assert district["response_rate"] == pytest.approx(total["responded"] / total["response_base"])
+    assert district["on_time_rate"] == pytest.approx(total["on_time"] / total["due"])
+    assert district["solved_rate"] == pytest.approx(total["solved"] / total["followed_up"])
+    rated = total["satisfied"] + total["fairly_satisfied"] + total["dissatisfied"]
+    points = total["satisfied"] + 0.6 * total["fairly_satisfied"]
+    assert district["satisfaction_rate"] == pytest.approx(points / rated)
+    assert total["fairly_satisfied"] > 0   # the weight is exercised
+
+
 def test_the_api_panel_and_the_assessment_api_agree(client: TestClient, world: World) -> None:
     trail.build_september(world)
     trail.build_other_units(world)

@@ -1,6 +1,7 @@
 """The leader's dashboard and the hotspot board in a real browser: the dashboard's panels refresh
-without reloading the page (a new appeal appears in 最新诉求), and the board draws its map markers
-(Leaflet, the district's own outlines) and its timeline (ECharts)."""
+without reloading the page (a new appeal appears in 最新诉求), its headline rates are the
+assessment's, and the board draws its map markers (Leaflet, the district's own outlines) and its
+timeline (ECharts)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
 from sudi.analytics import service as analytics
+from sudi.core.db import transaction
+from sudi.core.models import Setting
 from sudi.hotspots import service as hotspots
 from tests import module_world
 from tests.e2e.test_journey import _sign_in, browser, live_server  # noqa: F401
@@ -44,6 +48,22 @@ def test_the_dashboard_shows_a_new_appeal_without_reloading(browser: Any, base_u
     leader.locator("[data-list=live] >> text=青檀路井盖缺失很危险").wait_for()
     assert leader.evaluate("window.__sameDocument === true")   # refreshed in place, not reloaded
     assert leader.url.endswith("/staff/dashboard")
+
+
+def test_the_headline_rates_are_the_assessments(browser: Any, base_url: str, district: World) -> None:  # noqa: F811
+    world = module_world.quiet_session(district)
+    world.appeal("followed_up", solved=True, satisfaction="satisfied")
+    world.appeal("followed_up", solved=False, satisfaction="dissatisfied")
+    with transaction(world.session):   # counted afresh, not a snapshot an earlier test left
+        world.session.execute(delete(Setting).where(Setting.key.startswith(analytics.UNITS_KEY_PREFIX)))
+    expected = analytics.unit_rates(world.session, analytics.parse_period("30d"))["district"]["satisfaction_rate"]
+    assert expected == 0.5
+    leader = _sign_in(browser, base_url, "leader")
+    leader.set_default_timeout(30_000)
+    leader.goto("/staff/dashboard")
+    tile = leader.locator('[data-field="district.satisfaction_rate"]').first
+    leader.wait_for_function("el => el.textContent.endsWith('%')", arg=tile.element_handle())
+    assert tile.inner_text() == f"{expected * 100:.1f}%"
 
 
 def test_the_hotspot_board_draws_its_map_and_timeline(browser: Any, base_url: str,  # noqa: F811

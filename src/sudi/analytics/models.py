@@ -19,9 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sudi.core.db import Base, UTCDateTime
 
 # The counts kept per row, in the order the rollup query produces them.
-MEASURES = ("received", "open", "resolved", "rejected", "overdue", "supervised", "reopened", "returned",
-            "dispatched", "acknowledged_on_time", "due", "resolved_on_time", "followed_up", "solved", "rated",
-            "satisfied")
+MEASURES = ("received", "open", "resolved", "rejected", "overdue", "supervised", "reopened", "returned")
 
 
 class RollupRow(Base):
@@ -45,14 +43,6 @@ class RollupRow(Base):
     supervised: Mapped[int] = mapped_column(Integer, default=0)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
     returned: Mapped[int] = mapped_column(Integer, default=0)
-    dispatched: Mapped[int] = mapped_column(Integer, default=0)
-    acknowledged_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    due: Mapped[int] = mapped_column(Integer, default=0)
-    resolved_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    followed_up: Mapped[int] = mapped_column(Integer, default=0)
-    solved: Mapped[int] = mapped_column(Integer, default=0)
-    rated: Mapped[int] = mapped_column(Integer, default=0)
-    satisfied: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class WarningKind:

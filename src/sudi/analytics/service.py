@@ -5,14 +5,15 @@ Pre-aggregation
     days from the appeals: one ``GROUP BY`` over the appeals received in the range, folded in Python
     into every dimension, then the month rows of the touched months are re-summed from the day rows.
     Counts are by the day an appeal was *received* (a cohort): "of the appeals received in
-    November, how many are resolved, overdue, rated satisfied". The server's periodic job
+    November, how many are resolved, overdue, reopened". The server's periodic job
     (``run_periodic``) rebuilds the last ``recent_days`` days every minute and the last
     ``refresh_days`` every hour, so that late changes to older appeals (resolved, rated, reopened)
     reach the figures; ``sudi analytics rebuild`` rebuilds everything. Live figures (open now,
     overdue now, the newest appeals) read the appeals table through its indexes.
 
 The official three rates by unit
-    The dashboards' "三率 by unit" panel shows the assessment's own figures (``sudi.assessment``: the
+    The dashboards' "三率 by unit" panel and the district's rates in the headline tiles (every
+    unit's counts summed) show the assessment's own figures (``sudi.assessment``: the
     rounds from the event trail, the per-level satisfaction weights, the composite score, rank and
     red/black lists), never a second definition. Counting them for a year takes seconds at volume,
     so each period's per-unit counts are kept as a snapshot (a setting row per assessment period,
@@ -78,7 +79,6 @@ from sudi.appeals.models import (
     Appeal,
     AppealEvent,
     Category,
-    Satisfaction,
     State,
 )
 from sudi.assessment import service as assessment
@@ -238,7 +238,7 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
 
 
-def _measure_columns(now: datetime) -> list[ColumnElement[Any]]:
+def _measure_columns() -> list[ColumnElement[Any]]:
     return [
         func.count(Appeal.id),
         _count_if(Appeal.state.in_(_OPEN)),
@@ -248,17 +248,6 @@ def _measure_columns(now: datetime) -> list[ColumnElement[Any]]:
         _count_if(Appeal.is_supervised.is_(True)),
         _count_if(Appeal.reopen_count > 0),
         _count_if(Appeal.return_count > 0),
-        _count_if(Appeal.dispatched_at.is_not(None)),
-        _count_if(and_(Appeal.acknowledged_at.is_not(None), Appeal.acknowledge_due.is_not(None),
-                       Appeal.acknowledged_at <= Appeal.acknowledge_due)),
-        _count_if(and_(Appeal.resolve_due.is_not(None),
-                       or_(Appeal.resolved_at.is_not(None), Appeal.resolve_due < now))),
-        _count_if(and_(Appeal.resolved_at.is_not(None), Appeal.resolve_due.is_not(None),
-                       Appeal.resolved_at <= Appeal.resolve_due)),
-        _count_if(Appeal.follow_up_solved.is_not(None)),
-        _count_if(Appeal.follow_up_solved.is_(True)),
-        _count_if(Appeal.satisfaction.is_not(None)),
-        _count_if(Appeal.satisfaction.in_((Satisfaction.satisfied.value, Satisfaction.fairly_satisfied.value))),
     ]
 
 
@@ -278,14 +267,13 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def compute_rollup(session: Session, start: date, end: date, *, now: datetime | None = None,
+def compute_rollup(session: Session, start: date, end: date, *,
                    grid_category_from: date | None = None) -> dict[tuple[str, date, str], list[int]]:
     """The day cells of [start, end] from the appeals: {(dimension, day, key): measures}."""
-    now = now or clock.now()
     day_col = local_date(session, Appeal.received_at).label("day")
     dims = (Appeal.town_unit_id, Appeal.grid_id, Appeal.category_id, Appeal.lead_unit_id, Appeal.channel,
             Appeal.appeal_kind)
-    query = (select(day_col, *dims, *_measure_columns(now))
+    query = (select(day_col, *dims, *_measure_columns())
              .where(Appeal.received_at >= day_start(start), Appeal.received_at < day_start(end + timedelta(days=1)))
              .group_by(day_col, *dims))
     roots = category_roots(session)
@@ -331,7 +319,7 @@ def rebuild_rollup(session: Session, start: date, end: date, *, now: datetime | 
     written = 0
     for first in _months_between(start, end):
         lo, hi = max(first, start), min(_month_end(first), end)
-        cells = compute_rollup(session, lo, hi, now=now, grid_category_from=grid_category_from)
+        cells = compute_rollup(session, lo, hi, grid_category_from=grid_category_from)
         rows = [{"grain": "day", "dimension": dim, "day": day, "key": key, **dict(zip(MEASURES, values, strict=True))}
                 for (dim, day, key), values in cells.items()]
         with transaction(session):
@@ -474,10 +462,6 @@ def summary(session: Session, period: Period, *, now: datetime | None = None) ->
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat(), "label": period.label},
         "received": total["received"], "resolved": total["resolved"], "rejected": total["rejected"],
         "open_of_period": total["open"], "overdue_of_period": total["overdue"],
-        "response_rate": _rate(total["acknowledged_on_time"], total["dispatched"]),
-        "on_time_rate": _rate(total["resolved_on_time"], total["due"]),
-        "solved_rate": _rate(total["solved"], total["followed_up"]),
-        "satisfaction_rate": _rate(total["satisfied"], total["rated"]),
         "live": {"today": int(today_count), "last_hour": int(hour_count), "open": open_now,
                  "overdue": overdue_now, "supervised": supervised_now, "warnings": int(warnings_open)},
         "rollup_as_of": _job_state(session).get("recent_at"),
@@ -619,6 +603,7 @@ def unit_rates(session: Session, period: Period, *, now: datetime | None = None)
                for u in snapshot["units"]]
     policy = assessment.get_policy(session)
     computed_at = datetime.fromisoformat(snapshot["computed_at"])
+    district = assessment.district_rates(figures, policy)
     result = assessment.assess(target, figures, policy, computed_at=computed_at)
     query = assessment.period_query(target)
     return {
@@ -629,6 +614,10 @@ def unit_rates(session: Session, period: Period, *, now: datetime | None = None)
         # New events or task changes since: the job counts them again within its interval.
         "stale": snapshot["inputs"] != inputs,
         "ranked_units": result.ranked_count,
+        # The headline tiles: the same counts summed over the units (every hand-out once).
+        "district": {"response_rate": district["response"], "on_time_rate": district["on_time"],
+                     "solved_rate": district["resolution"], "satisfaction_rate": district["satisfaction"],
+                     "dispatched": sum(u.counts["dispatched"] for u in figures)},
         "weights": policy["weights"], "satisfaction_weights": policy["satisfaction_weights"],
         "items": [_unit_item(u) for u in result.units],
         "red_list": [u.unit_name for u in result.red_list],

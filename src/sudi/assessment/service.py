@@ -613,21 +613,34 @@ class Assessment:
         return sorted((u for u in self.units if u.black), key=lambda u: -(u.rank or 0))
 
 
+def _rates(counts: Mapping[str, int], levels: Mapping[str, Any]) -> tuple[dict[str, float | None], float]:
+    """The rates of one set of counts, and its satisfaction points (the per-level weights applied)."""
+    c = counts
+    points = sum(c[level] * float(levels[level]) for level in SATISFACTION_KEYS)
+    rated = sum(c[level] for level in SATISFACTION_KEYS)
+    return {
+        "response": _rate(c["responded"], c["response_base"]),
+        "on_time": _rate(c["on_time"], c["due"]),
+        "resolution": _rate(c["solved"], c["followed_up"]),
+        "satisfaction": _rate(points, rated),
+        "return": _rate(c["returned"], c["dispatched"]),
+        "reopen": _rate(c["reopened"], c["resolved"]),
+    }, points
+
+
+def district_rates(units: Sequence[UnitFigures], policy: Mapping[str, Any]) -> dict[str, float | None]:
+    """The whole district's rates for the period: every unit's counts added up, so each hand-out
+    counts once, with the unit it went to (the dashboards' headline figures)."""
+    total = {key: sum(u.counts[key] for u in units) for key in MEASURES}
+    return _rates(total, policy["satisfaction_weights"])[0]
+
+
 def score_units(units: Sequence[UnitFigures], policy: Mapping[str, Any]) -> int:
     """Rates, composite, rank, red and black list for ``units`` (in place); returns how many ranked."""
     weights = policy["weights"]
-    levels = policy["satisfaction_weights"]
     for u in units:
         c = u.counts
-        u.satisfaction_points = sum(c[level] * float(levels[level]) for level in SATISFACTION_KEYS)
-        u.rates = {
-            "response": _rate(c["responded"], c["response_base"]),
-            "on_time": _rate(c["on_time"], c["due"]),
-            "resolution": _rate(c["solved"], c["followed_up"]),
-            "satisfaction": _rate(u.satisfaction_points, u.rated),
-            "return": _rate(c["returned"], c["dispatched"]),
-            "reopen": _rate(c["reopened"], c["resolved"]),
-        }
+        u.rates, u.satisfaction_points = _rates(c, policy["satisfaction_weights"])
         used = {k: float(weights[k]) for k in RATE_KEYS if float(weights[k]) > 0 and u.rates[k] is not None}
         total = sum(used.values())
         u.base_score = (100 * sum(w * (u.rates[k] or 0.0) for k, w in used.items()) / total) if total else None

@@ -37,15 +37,17 @@
   }
   var TEXT = function () { return dark ? '#d7e3f4' : '#333'; };
 
-  function summary() {
-    return get('summary?' + q()).then(function (d) {
-      root.querySelectorAll('[data-panel="summary"] [data-field]').forEach(function (e) {
-        var name = e.getAttribute('data-field');
-        if (name === 'period_label') { e.textContent = d.period.label + '诉求'; return; }
-        var v = pick(d, name);
-        e.textContent = e.getAttribute('data-format') === 'pct' ? pct(v) : (v === undefined || v === null ? '–' : v.toLocaleString('zh-CN'));
-      });
+  // Tiles marked data-from="units" are filled by units(): the district's rates are the assessment's.
+  function fill(selector, d) {
+    root.querySelectorAll(selector).forEach(function (e) {
+      var name = e.getAttribute('data-field');
+      if (name === 'period_label') { e.textContent = d.period.label + '诉求'; return; }
+      var v = pick(d, name);
+      e.textContent = e.getAttribute('data-format') === 'pct' ? pct(v) : (v === undefined || v === null ? '–' : v.toLocaleString('zh-CN'));
     });
+  }
+  function summary() {
+    return get('summary?' + q()).then(function (d) { fill('[data-panel="summary"] [data-field]:not([data-from])', d); });
   }
   function trend() {
     var p = grain === 'day' ? period : (period === '7d' || period === '30d' || period === 'month' ? '365d' : period);
@@ -89,6 +91,7 @@
       if (d.red_list.length) note += ' · 红榜：' + d.red_list.join('、');
       if (d.black_list.length) note += ' · 黑榜：' + d.black_list.join('、');
       setText('units_source', note);
+      fill('[data-from="units"]', d);
       root.querySelectorAll('[data-link="units"]').forEach(function (a) { a.href = '/staff/assessment?' + d.period.query; });
       if (!c) return;
       var s = function (k) { return items.map(function (i) { return i[k] === null ? null : Math.round(i[k] * 1000) / 10; }); };
