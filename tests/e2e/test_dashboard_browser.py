@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete
 
 from sudi.analytics import service as analytics
+from sudi.assessment import service as assessment
 from sudi.core.db import transaction
 from sudi.core.models import Setting
 from sudi.hotspots import service as hotspots
@@ -52,12 +53,14 @@ def test_the_dashboard_shows_a_new_appeal_without_reloading(browser: Any, base_u
 
 def test_the_headline_rates_are_the_assessments(browser: Any, base_url: str, district: World) -> None:  # noqa: F811
     world = module_world.quiet_session(district)
-    world.appeal("followed_up", solved=True, satisfaction="satisfied")
+    world.appeal("followed_up", solved=True, satisfaction="fairly_satisfied")
     world.appeal("followed_up", solved=False, satisfaction="dissatisfied")
+    # 基本满意 weighs 0.6 here: the assessment's 满意率 is 30 %, a plain share of the satisfied 50 %.
+    assessment.set_policy(world.session, world.actor("admin"), {"satisfaction_weights": {"fairly_satisfied": 0.6}})
     with transaction(world.session):   # counted afresh, not a snapshot an earlier test left
         world.session.execute(delete(Setting).where(Setting.key.startswith(analytics.UNITS_KEY_PREFIX)))
     expected = analytics.unit_rates(world.session, analytics.parse_period("30d"))["district"]["satisfaction_rate"]
-    assert expected == 0.5
+    assert expected == pytest.approx(0.3)
     leader = _sign_in(browser, base_url, "leader")
     leader.set_default_timeout(30_000)
     leader.goto("/staff/dashboard")

@@ -162,6 +162,7 @@ def test_preparing_the_joins_loads_the_segmenter_and_the_stored_vocabulary(world
     import jieba
 
     session = world.session
+    jieba.dt.initialized = False   # as in a new process (another test may have loaded it in this one)
     service.prepare_joins(session)
     assert jieba.dt.initialized
     seed(world, NOISE, phone_from=0)

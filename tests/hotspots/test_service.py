@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import undefer
 
 from sudi.core import clock
+from sudi.core.db import transaction
 from sudi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sudi.core.models import AuditEntry
 from sudi.hotspots import service
@@ -73,6 +74,25 @@ def test_recompute_in_worker_processes_stores_the_same_under_new_ids(world: Worl
     assert min(second_ids) > max(first_ids)
     with pytest.raises(NotFound):
         service.access_hotspot(session, world.actor("leader"), first_ids[0])
+
+
+def test_hotspot_ids_after_a_recompute_follow_every_id_given_before(world: World) -> None:
+    # A join after a recompute numbers its new hotspot after the recompute's rows; a hotspot a merge
+    # deleted leaves its id behind on PostgreSQL (its sequence); SQLite takes the highest stored + 1.
+    session = world.session
+    seed(world, NOISE)
+    service.refresh_hotspots(session)
+    recomputed = max(_stored(world)[0])
+    seed(world, ["青檀路路灯不亮晚上很黑", "青檀路路灯不亮晚上太黑了"], point=IN_G002, phone_from=600)
+    assert service.join_new_appeals(session) == 2
+    joined = max(_stored(world)[0])
+    assert joined > recomputed
+    with transaction(session):   # what a merge does to the hotspot merged away
+        session.execute(delete(Hotspot).where(Hotspot.id == joined))
+    service.refresh_hotspots(session)
+    after = min(_stored(world)[0])
+    postgres = session.get_bind().dialect.name == "postgresql"
+    assert after == (joined + 1 if postgres else recomputed + 1)
 
 
 def test_new_appeals_join_incrementally(world: World) -> None:

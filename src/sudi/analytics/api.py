@@ -23,7 +23,7 @@ def _period(period: str | None, date_from: str | None, date_to: str | None) -> s
     return service.parse_period(period, date_from, date_to)
 
 
-@router.get("/summary", summary="总量、三率与实时数字 / headline figures")
+@router.get("/summary", summary="期间诉求量与实时数字（三率见 /units）/ volumes and live figures (rates: /units)")
 def summary(session: SessionDep, actor: ActorDep, period: PeriodQ = None, date_from: FromQ = None,
             date_to: ToQ = None) -> dict[str, Any]:
     service.require_dashboard(actor)

@@ -7,7 +7,7 @@ Pre-aggregation
     Counts are by the day an appeal was *received* (a cohort): "of the appeals received in
     November, how many are resolved, overdue, reopened". The server's periodic job
     (``run_periodic``) rebuilds the last ``recent_days`` days every minute and the last
-    ``refresh_days`` every hour, so that late changes to older appeals (resolved, rated, reopened)
+    ``refresh_days`` every hour, so that late changes to older appeals (resolved, reopened, overdue)
     reach the figures; ``sudi analytics rebuild`` rebuilds everything. Live figures (open now,
     overdue now, the newest appeals) read the appeals table through its indexes.
 
@@ -430,10 +430,6 @@ def daily_series(session: Session, dimension: str, start: date, end: date, measu
     return series
 
 
-def _rate(numerator: int, denominator: int) -> float | None:
-    return round(numerator / denominator, 4) if denominator else None
-
-
 def _names(session: Session, model: Any, ids: Iterable[str], attr: str = "name") -> dict[str, str]:
     wanted = [int(k) for k in ids if k and k.isdigit()]
     if not wanted:
@@ -579,8 +575,9 @@ def _outdated(snapshot: dict[str, Any], inputs: dict[str, Any], now: datetime, j
 
 
 def unit_rates(session: Session, period: Period, *, now: datetime | None = None) -> dict[str, Any]:
-    """The three rates by unit for the dashboards: the assessment's figures for the same period
-    (``assessment_period``), read from the snapshot, with their computed-at time.
+    """The three rates by unit for the dashboards, and the district's (every unit's counts summed, for
+    the headline tiles): the assessment's figures for the same period (``assessment_period``), read
+    from the snapshot, with their computed-at time.
 
     The counts come from the snapshot; rates, composite score, rank and red/black lists are
     applied here with the current assessment policy, so an admin's new weights show at once and
@@ -615,9 +612,7 @@ def unit_rates(session: Session, period: Period, *, now: datetime | None = None)
         "stale": snapshot["inputs"] != inputs,
         "ranked_units": result.ranked_count,
         # The headline tiles: the same counts summed over the units (every hand-out once).
-        "district": {"response_rate": district["response"], "on_time_rate": district["on_time"],
-                     "solved_rate": district["resolution"], "satisfaction_rate": district["satisfaction"],
-                     "dispatched": sum(u.counts["dispatched"] for u in figures)},
+        "district": _api_rates(district),
         "weights": policy["weights"], "satisfaction_weights": policy["satisfaction_weights"],
         "items": [_unit_item(u) for u in result.units],
         "red_list": [u.unit_name for u in result.red_list],
@@ -625,12 +620,16 @@ def unit_rates(session: Session, period: Period, *, now: datetime | None = None)
     }
 
 
+def _api_rates(rates: dict[str, float | None]) -> dict[str, float | None]:
+    return {"response_rate": rates["response"], "on_time_rate": rates["on_time"], "solved_rate": rates["resolution"],
+            "satisfaction_rate": rates["satisfaction"]}
+
+
 def _unit_item(u: assessment.UnitFigures) -> dict[str, Any]:
     c = u.counts
     return {"unit_id": u.unit_id, "unit_code": u.unit_code, "unit": u.unit_name, "volume": c["dispatched"],
-            "response_rate": u.rates["response"], "on_time_rate": u.rates["on_time"],
-            "solved_rate": u.rates["resolution"], "satisfaction_rate": u.rates["satisfaction"],
-            "base_score": None if u.base_score is None else round(u.base_score, 2), "bonus": u.bonus,
+            **_api_rates(u.rates), "base_score": None if u.base_score is None else round(u.base_score, 2),
+            "bonus": u.bonus,
             "deduction": u.deduction, "composite": u.composite, "ranked": u.ranked, "rank": u.rank, "red": u.red,
             "black": u.black, "overdue": c["overdue"], "supervised_overdue": c["supervised_overdue"],
             "returned": c["returned"], "reopened": c["reopened"], "governance_done": u.governance_done,

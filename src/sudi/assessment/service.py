@@ -571,6 +571,10 @@ def _rate(numerator: float, denominator: int) -> float | None:
     return None if denominator <= 0 else numerator / denominator
 
 
+def _rated(counts: Mapping[str, int]) -> int:
+    return sum(counts[level] for level in SATISFACTION_KEYS)
+
+
 @dataclass
 class UnitFigures:
     unit_id: int
@@ -592,7 +596,7 @@ class UnitFigures:
 
     @property
     def rated(self) -> int:
-        return self.counts["satisfied"] + self.counts["fairly_satisfied"] + self.counts["dissatisfied"]
+        return _rated(self.counts)
 
 
 @dataclass
@@ -617,12 +621,11 @@ def _rates(counts: Mapping[str, int], levels: Mapping[str, Any]) -> tuple[dict[s
     """The rates of one set of counts, and its satisfaction points (the per-level weights applied)."""
     c = counts
     points = sum(c[level] * float(levels[level]) for level in SATISFACTION_KEYS)
-    rated = sum(c[level] for level in SATISFACTION_KEYS)
     return {
         "response": _rate(c["responded"], c["response_base"]),
         "on_time": _rate(c["on_time"], c["due"]),
         "resolution": _rate(c["solved"], c["followed_up"]),
-        "satisfaction": _rate(points, rated),
+        "satisfaction": _rate(points, _rated(c)),
         "return": _rate(c["returned"], c["dispatched"]),
         "reopen": _rate(c["reopened"], c["resolved"]),
     }, points

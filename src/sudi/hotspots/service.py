@@ -340,11 +340,23 @@ def _vacuum_replaced(session: Session) -> None:
         connection.execute(text(f"VACUUM {_REPLACED_TABLES}"))
 
 
+_SEQUENCE = "pg_get_serial_sequence('hotspots', 'id')"
+
+
+def _first_new_id(session: Session, postgres: bool) -> int:
+    """The first id after every one given so far: after the highest stored, and on PostgreSQL also
+    after the sequence's last value (the id of a hotspot a join created and a merge deleted). SQLite
+    gives the highest stored + 1 itself, so there such an id can come back."""
+    highest = session.scalar(select(func.max(Hotspot.id))) or 0
+    if postgres:
+        given = session.scalar(text(f"SELECT pg_sequence_last_value({_SEQUENCE}::regclass)"))
+        highest = max(highest, int(given or 0))
+    return highest + 1
+
+
 def _continue_ids_after(session: Session, last_id: int) -> None:
-    """After hotspot rows were inserted under ids the recompute gave, PostgreSQL's sequence must move
-    past them (SQLite takes the largest id + 1 by itself)."""
-    if session.get_bind().dialect.name == "postgresql" and last_id > 0:
-        session.execute(text("SELECT setval(pg_get_serial_sequence('hotspots', 'id'), :last)"), {"last": last_id})
+    """After rows were inserted under ids the recompute gave, PostgreSQL's sequence moves past them."""
+    session.execute(text(f"SELECT setval({_SEQUENCE}, :last)"), {"last": last_id})
 
 
 def refresh_hotspots(session: Session, *, progress: Callable[[int, int], None] | None = None,
@@ -388,12 +400,17 @@ def refresh_hotspots(session: Session, *, progress: Callable[[int, int], None] |
     # The titles and keywords (jieba) and the states are made in forked processes while this one
     # replaces the stored rows: they were two thirds of the CPU of writing 1,000,000 appeals' result.
     with fork_map(stored_form, keep, workers=workers) as forms, transaction(session):
-        # Ids continue after the last recompute's, so a link to a replaced hotspot finds nothing
-        # rather than another hotspot; they are given here, so no row waits for a flush to get one.
-        first_id = (session.scalar(select(func.max(Hotspot.id))) or 0) + 1
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        if not sqlite:
+            # A join running meanwhile (a recompute from the command line is not claimed, so the
+            # server keeps joining) waits for the commit: its new hotspot's id comes from the
+            # sequence this moves. SQLite's write transaction excludes other writers already.
+            session.execute(text(f"LOCK TABLE {_REPLACED_TABLES} IN SHARE ROW EXCLUSIVE MODE"))
+        # Ids continue after those given before, so a link to a replaced hotspot finds nothing rather
+        # than another hotspot; they are given here, so no row waits for a flush to get one.
+        first_id = _first_new_id(session, postgres=not sqlite)
         for number, cluster in enumerate(keep):
             cluster.id = first_id + number
-        sqlite = session.get_bind().dialect.name == "sqlite"
         if sqlite:
             # Millions of index entries deleted and written: with SQLite's default 2 MB page cache each
             # went to disk for its B-tree pages (344 s of writing a 1,000,000-appeal recompute).
@@ -412,8 +429,9 @@ def refresh_hotspots(session: Session, *, progress: Callable[[int, int], None] |
         else:
             _insert_rows(connection, keep, forms)
             _insert_members_and_keys(connection, keep, now - window)
-        _continue_ids_after(session, first_id + len(keep) - 1)
         if not sqlite:
+            if keep:
+                _continue_ids_after(session, first_id + len(keep) - 1)
             # Every row replaced: PostgreSQL's planner must not wait for autovacuum to learn it. With
             # the old statistics a join's candidate query walked the hotspots by time (230 ms median
             # at 1,000,000 appeals) instead of looking its keys up (6 ms).
@@ -494,7 +512,7 @@ def _stored_vocabulary(session: Session) -> Vocabulary:
     recompute renews (so a recompute at the same frozen moment is never taken for the last)."""
     global _parsed_vocabulary
     version = session.scalar(select(HotspotModel.version).where(HotspotModel.id == 1))
-    if version is None:   # no model (a recompute is replacing it): nothing to keep
+    if version is None:   # no full recompute yet: nothing to keep
         return Vocabulary.from_dict({})
     cached = _parsed_vocabulary
     if cached is not None and cached[0] == version:

@@ -84,7 +84,9 @@
     return (i.rank ? i.rank + '. ' : '') + i.unit + (i.red ? '（红榜）' : i.black ? '（黑榜）' : '');
   }
   function units() {
-    return get('units?' + q()).then(function (d) {
+    // On a failure the district's rates are blanked: never the last period's beside this one's counts.
+    var blank = function (e) { fill('[data-from="units"]', {}); throw e; };
+    return get('units?' + q()).catch(blank).then(function (d) {
       var items = unitsShown(d.items), c = chart('units');
       var note = '考核口径 · ' + d.period.label + ' · 计算于 ' + hhmm(d.computed_at) +
         (d.stale ? '（其后有新的办理记录，定时重算）' : '');
