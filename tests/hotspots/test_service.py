@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import undefer
 
+from sudi.appeals.models import Appeal
 from sudi.core import clock
 from sudi.core.db import transaction
 from sudi.core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -72,6 +73,10 @@ def test_recompute_in_worker_processes_stores_the_same_under_new_ids(world: Worl
         second_ids, *second = _stored(world)
     assert second == first and len(first_ids) == 1 + len(OTHER)
     assert min(second_ids) > max(first_ids)
+    # Each member keeps its appeal's time (written by COPY on PostgreSQL, by INSERT on SQLite).
+    received = {i: t for i, t in session.execute(select(Appeal.id, Appeal.received_at))}
+    members = session.scalars(select(HotspotMember)).all()
+    assert members and all(m.at == received[m.appeal_id] for m in members)
     with pytest.raises(NotFound):
         service.access_hotspot(session, world.actor("leader"), first_ids[0])
 
