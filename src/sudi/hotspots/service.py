@@ -286,6 +286,12 @@ def _quick_values(cluster: Cluster, params: HotspotParams, now: datetime) -> dic
             "growth": 0.0, "heat": 0.0, "state": cluster.to_state(), "updated_at": now}
 
 
+def _values(cluster: Cluster, vocabulary: Vocabulary, params: HotspotParams, now: datetime) -> dict[str, Any]:
+    """A cluster's row: summarised when it is a hotspot, quickly when a candidate."""
+    return (_row_values(cluster, vocabulary, params, now) if cluster.size >= params.min_size
+            else _quick_values(cluster, params, now))
+
+
 def _keys_of(cluster: Cluster) -> list[str]:
     """The cluster's keys as stored: cut to the column's length (so two may become one), sorted."""
     return sorted({k[:96] for k in cluster.keys})
@@ -293,8 +299,7 @@ def _keys_of(cluster: Cluster) -> list[str]:
 
 def _stored_form(cluster: Cluster, *, vocabulary: Vocabulary, params: HotspotParams, now: datetime) -> dict[str, Any]:
     """A recomputed cluster's row, its state serialized: made in a worker process of the recompute."""
-    values = (_row_values(cluster, vocabulary, params, now) if cluster.size >= params.min_size
-              else _quick_values(cluster, params, now))
+    values = _values(cluster, vocabulary, params, now)
     values["state"] = SerializedJSON(dump_json(values["state"]))
     return values
 
@@ -442,7 +447,6 @@ def refresh_hotspots(session: Session, *, progress: Callable[[int, int], None] |
         else:
             _insert_rows(connection, keep, forms)
             _insert_members_and_keys(connection, keep, now - window)
-        if not sqlite:
             if keep:
                 _continue_ids_after(session, first_id + len(keep) - 1)
             # Every row replaced: PostgreSQL's planner must not wait for autovacuum to learn it. With
@@ -540,8 +544,7 @@ def prepare_joins(session: Session) -> None:
     """Load what a join needs once per process (the segmenter's dictionaries, the stored vocabulary),
     so that the first appeal after a server start joins as fast as the others."""
     warm_up()
-    if session.get(HotspotModel, 1) is not None:
-        _stored_vocabulary(session)
+    _stored_vocabulary(session)
 
 
 def join_new_appeals(session: Session, *, limit: int = 2000, first_recompute: bool = True) -> int:
@@ -600,17 +603,14 @@ def _join_one(session: Session, appeal: AppealText, vocabulary: Vocabulary, para
     cluster, _joined = index.add_prepared(item)
     if not {cluster.id, *index.merged} <= {*loaded, *range(_NEW, index.next_id)}:
         raise RuntimeError(f"hotspot join: cluster {cluster.id} changed without being read whole")
+    values = _values(cluster, vocabulary, params, now)
     if cluster.id >= _NEW:
-        values = (_row_values(cluster, vocabulary, params, now) if cluster.size >= params.min_size
-                  else _quick_values(cluster, params, now))
         row = Hotspot(**values)
         session.add(row)
         session.flush()
         cluster.id = row.id
     else:
         row = loaded[cluster.id]
-        values = (_row_values(cluster, vocabulary, params, now) if cluster.size >= params.min_size
-                  else _quick_values(cluster, params, now))
         for name, value in values.items():
             setattr(row, name, value)
     for gone, into in index.merged.items():
