@@ -7,6 +7,8 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sudi.core.errors import InvalidInput
 from sudi.intelligence import hotspots
@@ -15,6 +17,7 @@ from sudi.intelligence.hotspots import (
     Cluster,
     HotspotIndex,
     HotspotParams,
+    Prepared,
     _prepared_stream,
     find_hotspots,
     fit_vocabulary,
@@ -195,6 +198,8 @@ def test_a_cluster_keeps_its_signature_and_key_kinds_in_step() -> None:
     for cluster in (first, second, reloaded):
         assert cluster.centroid
         assert cluster.signature == term_signature(cluster.centroid)
+        # The cosine bound scales by the cluster's heaviest weight: it must be the centroid's.
+        assert cluster.peak == max(cluster.centroid.values()) / cluster.norm
         # A topic candidate is tested against the kinds of key the cluster has, kept beside its keys.
         assert cluster.key_kinds == {key[:2] for key in cluster.keys}
     assert second.keys <= first.keys
@@ -232,6 +237,66 @@ def test_the_signature_filter_changes_no_result(monkeypatch: pytest.MonkeyPatch)
     everything, _ = find_hotspots(items)
     assert [h.member_ids for h in filtered] == [h.member_ids for h in everything]
     assert len(filtered) >= 3
+
+
+_TERMS = [a + b for a in "噪音扰民搅拌" for b in "站夜间施工停车"]   # few terms: vectors share some
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_the_cosine_bound_skips_no_cluster_that_fits(data: st.DataObject) -> None:
+    # A candidate is skipped unscored when (shared signature bits + the appeal's own collisions) of its
+    # heaviest weights, times the cluster's peak, stay under the threshold. With 8 signature bits
+    # terms collide all the time; the fits must be those found with the bound switched off.
+    weights = st.floats(0.01, 5.0, allow_nan=False)
+    vectors = st.dictionaries(st.sampled_from(_TERMS), weights, min_size=1, max_size=12)
+
+    def unit(raw: dict[str, float]) -> dict[str, float]:
+        norm = math.sqrt(sum(w * w for w in raw.values()))
+        return {term: w / norm for term, w in raw.items()}
+
+    params = HotspotParams(similarity=data.draw(st.floats(0.05, 0.95)), centroid_terms=data.draw(st.integers(2, 8)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hotspots, "_SIGNATURE_BITS", 8)
+
+        def item(raw: dict[str, float], i: int) -> Prepared:
+            vector = unit(raw)
+            return Prepared(appeal(i, "x"), vector, [], ["p:x"], [], [], term_signature(vector))
+
+        index = HotspotIndex(fit_vocabulary([appeal(0, "x")], params), params)
+        for number, members in enumerate(data.draw(st.lists(st.lists(vectors, min_size=1, max_size=4),
+                                                            min_size=1, max_size=6)), 1):
+            cluster = Cluster(number)
+            for i, raw in enumerate(members):
+                cluster.add(item(raw, i), ["p:x"], params)
+            index.load(cluster)
+        probe = item(data.draw(vectors), 99)
+        bounded = index.fitting(probe)
+        patch.setattr(hotspots, "_ROUNDING", 10.0)   # every floor below zero: nothing skipped
+        assert bounded == index.fitting(probe)
+
+
+def test_the_cosine_bound_skips_candidates() -> None:
+    # Not only harmless: on the example history it spares most scores of candidates sharing a bit.
+    scored: list[int] = []
+    original = Cluster.similarity
+
+    def counted(cluster: Cluster, vector: dict[str, float]) -> float:
+        scored.append(1)
+        return original(cluster, vector)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Cluster, "similarity", counted)
+        # Other problems at the same estate, each sharing a term or two ("问题") with the rest.
+        items = [*history(), *(appeal(200 + k, f"丽发新城{text}的问题", f"丽发新城{text}的问题", days=k)
+                               for k, text in enumerate(OTHER))]
+        bounded, _ = find_hotspots(items)
+        with_bound = len(scored)
+        scored.clear()
+        patch.setattr(hotspots, "_ROUNDING", 10.0)
+        unbounded, _ = find_hotspots(items)
+    assert [h.member_ids for h in bounded] == [h.member_ids for h in unbounded]
+    assert with_bound < len(scored)
 
 
 def test_cluster_state_round_trips() -> None:

@@ -361,11 +361,16 @@ def _vacuum_replaced(session: Session) -> None:
 _SEQUENCE = "pg_get_serial_sequence('hotspots', 'id')"
 
 
+def _last_given_id(session: Session) -> int:
+    """The highest hotspot id given so far, whether or not its row still exists."""
+    stored = session.scalar(select(func.max(Hotspot.id))) or 0
+    return max(stored, session.scalar(select(HotspotModel.last_hotspot_id).where(HotspotModel.id == 1)) or 0)
+
+
 def _first_new_id(session: Session, postgres: bool) -> int:
-    """The first id after every one given so far: after the highest stored, and on PostgreSQL also
-    after the sequence's last value (the id of a hotspot a join created and a merge deleted). SQLite
-    gives the highest stored + 1 itself, so there such an id can come back."""
-    highest = session.scalar(select(func.max(Hotspot.id))) or 0
+    """The first id after every one given so far: after the highest stored, the highest recorded (a
+    hotspot a join created and a merge deleted) and, on PostgreSQL, the sequence's last value."""
+    highest = _last_given_id(session)
     if postgres:
         given = session.scalar(text(f"SELECT pg_sequence_last_value({_SEQUENCE}::regclass)"))
         highest = max(highest, int(given or 0))
@@ -454,7 +459,7 @@ def refresh_hotspots(session: Session, *, progress: Callable[[int, int], None] |
             # at 1,000,000 appeals) instead of looking its keys up (6 ms).
             session.execute(text(f"ANALYZE {_REPLACED_TABLES}"))
         session.add(HotspotModel(id=1, vocabulary=vocabulary.as_dict(), watermark=watermark, computed_at=now,
-                                 version=uuid4().hex))
+                                 version=uuid4().hex, last_hotspot_id=first_id + len(keep) - 1))
         who = actor or None
         record_audit(session, actor_id=who.id if who else None, actor_name=who.name if who else "系统",
                      action="hotspots.refresh", object_type="hotspots", object_id="all", appeals=len(appeals),
@@ -606,6 +611,11 @@ def _join_one(session: Session, appeal: AppealText, vocabulary: Vocabulary, para
     values = _values(cluster, vocabulary, params, now)
     if cluster.id >= _NEW:
         row = Hotspot(**values)
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite's own choice would be the highest stored id + 1: a merged-away hotspot's id again.
+            # PostgreSQL's sequence never goes back.
+            row.id = _last_given_id(session) + 1
+            session.execute(update(HotspotModel).where(HotspotModel.id == 1).values(last_hotspot_id=row.id))
         session.add(row)
         session.flush()
         cluster.id = row.id

@@ -16,6 +16,8 @@ The method (docs/hotspots.md explains it with the measured results):
    shared place or ``similarity_topic`` for a shared topic only; otherwise it starts a cluster.
    A candidate whose term signature (:func:`term_signature`) shares no bit with the appeal's shares
    no term, so its cosine is 0 and it is not scored: most candidates at a busy place are other problems.
+   One that shares a bit is first bounded (at most that many of the appeal's heaviest weights,
+   times the centroid's heaviest over its norm) and scored only if the bound reaches the threshold.
    A full recompute is exactly this, run over all appeals; adding one appeal later is one step of it,
    so the incremental result is the full result.
 5. **Hotspots** are the clusters of at least ``min_size`` appeals, ranked by a heat score
@@ -39,7 +41,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from functools import lru_cache
-from itertools import chain, islice, pairwise, repeat
+from itertools import accumulate, chain, islice, pairwise, repeat
 from typing import TYPE_CHECKING, Any
 
 from sudi.core.errors import InvalidInput
@@ -181,6 +183,7 @@ def _norm(weights: dict[str, float]) -> float:
 
 
 _SIGNATURE_BITS = 1 << 14
+_ROUNDING = 1e-9   # the bound is compared with this much to spare, so float rounding never skips a fit
 
 
 def term_signature(terms: Iterable[str]) -> int:
@@ -198,6 +201,10 @@ def term_signature(terms: Iterable[str]) -> int:
         position = hash(term) & mask
         bits[position >> 3] |= 1 << (position & 7)
     return int.from_bytes(bits, "little")
+
+
+def _peak(weights: dict[str, float], norm: float) -> float:
+    return max(weights.values()) / norm if weights and norm else 1.0
 
 
 def _strongest(weights: dict[str, float], n: int) -> list[tuple[str, float]]:
@@ -311,6 +318,7 @@ class Cluster:
     signature: int = 0     # always term_signature(centroid): kept by _accumulate
     key_kinds: set[str] = field(default_factory=set)   # always {key[:2] for key in keys}: "p:", "g:", "c:", "t:"
     active: bool = True    # False once merged into another or retired: the key lists drop it at the next retiring
+    peak: float = 1.0      # the centroid's heaviest weight over its norm (1.0 bounds any centroid): kept by _accumulate
 
     @property
     def size(self) -> int:
@@ -340,6 +348,7 @@ class Cluster:
         else:   # no term left the centroid: its terms are the old ones and the vector's
             self.signature |= signature
         self.norm = _norm(centroid)
+        self.peak = _peak(centroid, self.norm)
 
     def add(self, item: Prepared, keys: Iterable[str], params: HotspotParams) -> None:
         appeal = item.appeal
@@ -410,13 +419,15 @@ class Cluster:
                    last_time: datetime) -> Cluster:
         centroid = {str(g): float(w) for g, w in (state.get("centroid") or {}).items()}
         keys = set(state.get("keys") or [])
-        return cls(cluster_id, centroid, _norm(centroid), list(member_ids),
+        norm = _norm(centroid)
+        return cls(cluster_id, centroid, norm, list(member_ids),
                    list(times), list(state.get("titles") or []), set(state.get("citizens") or []),
                    int(state.get("anonymous") or 0), supports, objections, Counter(state.get("places") or {}),
                    {k: (v[0], v[1]) for k, v in (state.get("place_names") or {}).items()},
                    Counter(state.get("areas") or {}), Counter(state.get("grids") or {}),
                    [(p[0], p[1]) for p in state.get("points") or []], keys,
-                   first_time, last_time, term_signature(centroid), {key[:2] for key in keys})
+                   first_time, last_time, term_signature(centroid), {key[:2] for key in keys},
+                   peak=_peak(centroid, norm))
 
 
 class HotspotIndex:
@@ -470,15 +481,28 @@ class HotspotIndex:
         fits: list[tuple[Cluster, float]] = []
         located = {k[:2] for k in item.place_keys}   # "p:" named place, "g:" grid, "c:" point cell
         signature = item.signature
+        # An upper bound of the cosine before computing it. Every term the appeal shares with a
+        # cluster sets a bit of both signatures, so the appeal shares at most (shared bits + the
+        # appeal's own bit collisions) terms, and the cosine is at most that many of its heaviest
+        # weights summed, times the cluster's heaviest weight over its norm (all weights are positive).
+        # Exact: a candidate it skips could not reach the threshold. Most that share a bit share a
+        # term or two of a spread centroid.
+        heaviest = [0.0, *accumulate(sorted(item.vector.values(), reverse=True))]
+        most = len(heaviest) - 1
+        collisions = max(0, most - signature.bit_count())
         # The candidates come as a set, in no particular order: the fits are sorted by score and id below.
         for candidates, threshold in ((by_place, self.params.similarity), (by_topic, self.params.similarity_topic)):
+            floor = threshold - _ROUNDING
             for cluster in candidates:
                 if not cluster.active or cluster.first_time > opened_by or cluster.last_time < closed_from:  # type: ignore[operator]
                     continue
                 if candidates is by_topic and located and not located.isdisjoint(cluster.key_kinds):
                     continue  # the same words at two known, different places are two problems, not one
-                if not cluster.signature & signature:
+                common = cluster.signature & signature
+                if not common:
                     continue  # no term in common: the cosine is 0
+                if cluster.peak * heaviest[min(common.bit_count() + collisions, most)] < floor:
+                    continue
                 score = cluster.similarity(item.vector)
                 if score >= threshold:
                     fits.append((cluster, score))
