@@ -131,6 +131,38 @@ def test_only_the_neighbouring_cells_a_point_is_close_to_are_searched() -> None:
         HotspotParams.from_mapping({"cell_margin": 0.6})
 
 
+def test_a_grid_or_cell_leads_to_candidates_with_a_topic_term() -> None:
+    # With area_by_topic 1 the area's clusters about other problems are not candidates; the same problem
+    # in the area is. With 0 (the default) or for an appeal without a topic term the area alone leads.
+    lat, lon = 34.77, 117.59
+    params, plain = HotspotParams(area_by_topic=1), HotspotParams()
+    items = [AppealText("1", "路灯不亮晚上很黑", "路灯不亮晚上很黑", T0, grid="G1", lat=lat, lon=lon),
+             AppealText("2", "垃圾桶满了没人清运", "垃圾桶满了没人清运", T0, grid="G1", lat=lat, lon=lon),
+             AppealText("3", "路灯不亮，晚上太黑了", "路灯不亮，晚上太黑了", T0, grid="G1", lat=lat, lon=lon),
+             *history()[20:]]
+    vocabulary = fit_vocabulary(items, params)
+
+    def candidates(chosen: HotspotParams) -> set[str]:
+        index = HotspotIndex(vocabulary, chosen)
+        for a in items[:2]:
+            index.add(a)
+        item = prepare(items[2], vocabulary, chosen)
+        return {m for c in index._candidates(item.place_keys, near=item.near_cells) for m in c.member_ids}
+
+    item = prepare(items[2], vocabulary, params)
+    terms = [key[2:] for key in item.topic_keys]
+    assert terms and {f"g:G1|{t}" for t in terms} <= set(item.place_keys)
+    assert "g:G1" not in item.place_keys and not any(k.startswith("c:") and "|" not in k for k in item.place_keys)
+    assert candidates(params) == {"1"} and candidates(plain) == {"1", "2"}
+    assert "g:G1" in prepare(items[2], vocabulary, plain).place_keys
+    unseen = prepare(AppealText("4", "", "", T0, grid="G1"), vocabulary, params)   # no term: the area alone
+    assert unseen.topic_keys == [] and unseen.place_keys == ["g:G1"]
+    found, _ = find_hotspots(items, params)
+    assert {"1", "3"} in groups(found)
+    with pytest.raises(InvalidInput):
+        HotspotParams.from_mapping({"area_by_topic": 2})
+
+
 def test_adding_one_appeal_joins_the_existing_hotspot() -> None:
     items = history()
     found, index = find_hotspots(items)

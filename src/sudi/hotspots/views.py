@@ -36,6 +36,7 @@ PARAM_LABELS = {
     "vector_terms": "每条诉求保留的特征数",
     "centroid_terms": "每个簇保留的特征数", "text_chars": "读取的文本长度（字）", "topic_keys": "主题键个数",
     "cell_degrees": "位置格网大小（度）", "cell_margin": "靠近格网边缘多少（格网的比例，0–0.5）时也查相邻格网",
+    "area_by_topic": "网格/位置格只与主题词一起查找候选（1 是，0 否）",
     "repeat_weight": "同一市民重复诉求的权重",
     "support_weight": "点赞/附议权重（取对数）",
     "objection_weight": "反对权重（取对数）", "growth_weight": "增长加成权重", "growth_days": "增长比较周期（天）",
