@@ -91,8 +91,9 @@ class HotspotModel(Base):
     # New at every full recompute: a join knows the vocabulary it parsed is current by this alone.
     version: Mapped[str] = mapped_column(String(32), default="", server_default="")
     watermark: Mapped[int] = mapped_column(Integer, default=0)   # the highest appeal id taken in
-    # The highest hotspot id ever given. SQLite would give a deleted row's id again (highest stored + 1):
-    # a link to a hotspot merged away would then open another.
+    # The highest hotspot id a recompute gave, or on SQLite a join (PostgreSQL's joins take theirs from
+    # the sequence, which never goes back). SQLite would otherwise give a deleted row's id again (highest
+    # stored + 1): a link to a hotspot merged away would then open another.
     last_hotspot_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

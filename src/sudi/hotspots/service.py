@@ -362,7 +362,8 @@ _SEQUENCE = "pg_get_serial_sequence('hotspots', 'id')"
 
 
 def _last_given_id(session: Session) -> int:
-    """The highest hotspot id given so far, whether or not its row still exists."""
+    """The highest hotspot id the rows and the record show, whether or not its row still exists (on
+    PostgreSQL a join's id is in the sequence instead: :func:`_first_new_id` reads it too)."""
     stored = session.scalar(select(func.max(Hotspot.id))) or 0
     return max(stored, session.scalar(select(HotspotModel.last_hotspot_id).where(HotspotModel.id == 1)) or 0)
 

@@ -500,7 +500,7 @@ class HotspotIndex:
         # Exact: a candidate it skips could not reach the threshold. Most that share a bit share a
         # term or two of a spread centroid.
         heaviest = [0.0, *accumulate(sorted(item.vector.values(), reverse=True))]
-        most = len(heaviest) - 1
+        most = len(item.vector)
         collisions = max(0, most - signature.bit_count())
         # The candidates come as a set, in no particular order: the fits are sorted by score and id below.
         for candidates, threshold in ((by_place, self.params.similarity), (by_topic, self.params.similarity_topic)):
