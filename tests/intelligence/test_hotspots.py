@@ -4,6 +4,7 @@ the incremental step is the full method; the heat formula is the documented one.
 from __future__ import annotations
 
 import math
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -306,6 +307,39 @@ def test_the_cosine_bound_skips_no_cluster_that_fits(data: st.DataObject) -> Non
         bounded = index.fitting(probe)
         patch.setattr(hotspots, "_ROUNDING", 10.0)   # every floor below zero: nothing skipped
         assert bounded == index.fitting(probe)
+
+
+def test_candidates_tested_together_are_those_read_one_by_one() -> None:
+    # The window, the shared bits and the bound are tested on the index's arrays, one row per open
+    # cluster: rows are added past the first allocation, freed when a cluster merges or retires and
+    # given again. Whatever the rows' history, the fits must be those a plain reading of every open
+    # cluster gives: in its window, cosine at the threshold or above.
+    params = HotspotParams(similarity=0.45, max_candidates=10_000, window_days=3, centroid_terms=4)
+    rng = random.Random(5)
+    index = HotspotIndex(fit_vocabulary([appeal(0, "x")], params), params)
+    window = timedelta(days=params.window_days)
+    terms = [a + b for a in "噪音扰民搅拌站夜间施工停车收费物业漏水路灯积水垃圾堆放油烟"
+             for b in "问题严重处理小区道路"]
+    rows_seen: list[int] = []
+    checked = 0
+    for i in range(600):
+        raw = {term: rng.uniform(0.1, 1.0) for term in rng.sample(terms, rng.randint(1, 4))}
+        norm = math.sqrt(sum(w * w for w in raw.values()))
+        vector = {term: w / norm for term, w in raw.items()}
+        item = Prepared(appeal(i, "x", days=i / 50), vector, [], ["p:x"], [], [], term_signature(vector))
+        moment = item.appeal.time
+        expected = sorted(((c, c.similarity(vector)) for c in index.clusters.values()
+                           if c.first_time - window <= moment <= c.last_time + window),  # type: ignore[operator]
+                          key=lambda cs: (-cs[1], cs[0].id))
+        assert index.fitting(item) == [(c, s) for c, s in expected if s >= params.similarity]
+        checked += len(expected)
+        cluster, _ = index.add_prepared(item)
+        rows_seen.append(cluster.slot)
+        if i % 100 == 99:
+            index.close_before(moment)
+    assert len(index._table.first) > 64 and checked > 1000           # grown past its first rows
+    assert len(set(rows_seen)) < len({c.id for c in index.all_clusters()})   # rows given again
+    assert index.merged and all(c.slot == 0 for c in index.closed)
 
 
 def test_the_cosine_bound_skips_candidates() -> None:
