@@ -91,6 +91,27 @@ def test_a_failed_recompute_is_retried_later_and_a_request_at_once(world: World)
         assert service.claim_full_recompute(session) is None
 
 
+def test_a_change_of_the_clustering_asks_for_a_recompute_and_a_heat_weight_does_not(world: World) -> None:
+    session = world.session
+    seed_noise(world)
+    assert service.claim_full_recompute(session) == "first"
+    service.finish_full_recompute(session, ok=True)
+    service.refresh_hotspots(session)
+    admin = world.actor("admin")
+    heard: list[int] = []
+    unsubscribe = signals.subscribe(signals.HOTSPOT_RECOMPUTE_REQUESTED, lambda: heard.append(1))
+    try:
+        service.set_hotspot_params(session, admin, {"half_life_days": 30, "growth_weight": 0.8})  # rescoring's
+        assert service.recompute_status(session)["waiting"] is False and not heard
+        service.set_hotspot_params(session, admin, {"area_by_topic": 1, "similarity": 0.3, "half_life_days": 20})
+        assert service.recompute_status(session)["waiting"] is True and heard == [1]
+    finally:
+        unsubscribe()
+    request = session.scalars(select(AuditEntry).where(AuditEntry.action == "hotspots.request_refresh")).one()
+    assert request.actor_name == admin.name and request.detail == {"parameters": ["area_by_topic", "similarity"]}
+    assert service.claim_full_recompute(session) == "requested"
+
+
 def test_a_recompute_that_never_ended_is_presumed_dead(world: World) -> None:
     session = world.session
     seed_noise(world)

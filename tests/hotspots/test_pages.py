@@ -82,8 +82,12 @@ def test_admin_edits_parameters_in_a_form(client: TestClient, world: World) -> N
     assert page.status_code == 200 and "热度半衰期" in page.text
     bad = post_form(client, "/staff/admin/hotspots", {"similarity": "5"})
     assert bad.status_code == 422 and "0 到 1" in bad.text
-    assert post_form(client, "/staff/admin/hotspots", {"half_life_days": "30"}).status_code == 303
+    weighed = post_form(client, "/staff/admin/hotspots", {"half_life_days": "30"})
+    assert weighed.status_code == 303 and weighed.headers["location"].endswith("saved=1")
     assert service.hotspot_params(world.session).half_life_days == 30
+    reclustered = post_form(client, "/staff/admin/hotspots", {"window_days": "45"})
+    assert reclustered.status_code == 303 and "saved=params-refresh" in reclustered.headers["location"]
+    assert "已自动请求全量重算" in client.get(reclustered.headers["location"]).text
     assert "每晚全量重算" in page.text and "立即全量重算" in page.text and "尚未计算" in page.text
     late = post_form(client, "/staff/admin/hotspots", {"full_recompute_hour": "25"})
     assert late.status_code == 422 and "-1 到 23" in late.text

@@ -106,12 +106,28 @@ def _clean_schedule(values: dict[str, Any]) -> dict[str, int]:
     return clean
 
 
+# Parameters that only weigh the clusters already made: the periodic rescoring applies them to every
+# hotspot. Any other one changes what the clusters are (or, as cell_degrees and area_by_topic do, the
+# form of the keys a join looks up), which only a full recompute applies to the stored ones.
+_HEAT_ONLY = frozenset({"repeat_weight", "support_weight", "objection_weight", "growth_weight", "growth_days",
+                        "half_life_days"})
+
+
+def clustering_changes(before: HotspotParams, after: HotspotParams) -> list[str]:
+    """The parameters whose change only a full recompute applies to the stored clusters."""
+    old = before.as_dict()
+    return sorted(name for name, value in after.as_dict().items() if value != old[name] and name not in _HEAT_ONLY)
+
+
 def set_hotspot_params(session: Session, actor: Actor, values: dict[str, Any]) -> HotspotParams:
     """Admin: change the method's parameters (thresholds, window, heat weights) and the schedule.
-    Parameters take effect at the next join; a full recompute applies them to the past."""
+    Parameters take effect at the next join. A change of any but the heat weights also asks for a full
+    recompute, as the admin's button does: until it ran, the stored clusters were made under the old
+    parameters (and after a change of key form a join would find none of them)."""
     if actor.role != Role.admin:
         raise Forbidden("只有管理员可以修改热点参数", "only an admin may change hotspot parameters")
-    current = hotspot_params(session).as_dict()
+    before = hotspot_params(session)
+    current = before.as_dict()
     schedule = hotspot_schedule(session)
     unknown = sorted(set(values) - set(current) - set(schedule))
     if unknown:
@@ -120,12 +136,17 @@ def set_hotspot_params(session: Session, actor: Actor, values: dict[str, Any]) -
                            field=unknown[0])
     params = HotspotParams.from_mapping({**current, **{k: v for k, v in values.items() if k in current}})
     new_schedule = {**schedule, **_clean_schedule({k: v for k, v in values.items() if k in schedule})}
+    reclustering = clustering_changes(before, params)
     with transaction(session):
         put_setting(session, PARAMS_KEY, params.as_dict())
         put_setting(session, SCHEDULE_KEY, new_schedule)
         record_audit(session, actor_id=actor.id, actor_name=actor.name, action="hotspots.set_params",
                      object_type="setting", object_id=PARAMS_KEY, before={**current, **schedule},
                      after={**params.as_dict(), **new_schedule})
+        if reclustering:
+            _ask_for_recompute(session, actor, because=reclustering)
+    if reclustering:
+        signals.notify(signals.HOTSPOT_RECOMPUTE_REQUESTED)
     return params
 
 
@@ -192,13 +213,19 @@ def request_full_recompute(session: Session, actor: Actor) -> dict[str, Any]:
         raise Forbidden("只有管理员可以全量重算热点", "only an admin may recompute hotspots")
     now = clock.now()
     with transaction(session):
-        state = _recompute_state(session)
-        state.update(requested_at=now.isoformat(), requested_by=actor.name)
-        put_setting(session, RECOMPUTE_KEY, state)
-        record_audit(session, actor_id=actor.id, actor_name=actor.name, action="hotspots.request_refresh",
-                     object_type="hotspots", object_id="all")
+        _ask_for_recompute(session, actor)
     signals.notify(signals.HOTSPOT_RECOMPUTE_REQUESTED)
     return recompute_status(session, now=now)
+
+
+def _ask_for_recompute(session: Session, actor: Actor, *, because: Sequence[str] = ()) -> None:
+    """Record a request for the server's job (inside the caller's transaction); ``because``: the
+    changed parameters that made it, when it was not asked for directly."""
+    state = _recompute_state(session)
+    state.update(requested_at=clock.now().isoformat(), requested_by=actor.name)
+    put_setting(session, RECOMPUTE_KEY, state)
+    record_audit(session, actor_id=actor.id, actor_name=actor.name, action="hotspots.request_refresh",
+                 object_type="hotspots", object_id="all", **({"parameters": list(because)} if because else {}))
 
 
 def claim_full_recompute(session: Session, *, now: datetime | None = None) -> str | None:

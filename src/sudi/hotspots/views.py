@@ -153,7 +153,8 @@ def _params_page(request: Request, session: Any, form: Form, *, status_code: int
 @router.get("/staff/admin/hotspots")
 def params_page(request: Request, session: SessionDep, actor: AdminDep) -> Response:
     values = {k: str(v) for k, v in service.hotspot_settings(session).items()}
-    notice = {"1": "已保存。", "refresh": "已请求全量重算，后台任务即将开始。"}.get(
+    notice = {"1": "已保存。", "refresh": "已请求全量重算，后台任务即将开始。",
+              "params-refresh": "已保存。聚类参数有变，已自动请求全量重算，后台任务即将开始。"}.get(
         request.query_params.get("saved", ""), "")
     return _params_page(request, session, Form(values=values), notice=notice)
 
@@ -163,8 +164,10 @@ async def save_params(request: Request, session: SessionDep, actor: AdminDep) ->
     names = [*HotspotParams().as_dict(), *service.DEFAULT_SCHEDULE]
     form = Form.read(await request.form(), names)
     try:
-        service.set_hotspot_params(session, actor, {k: v for k, v in form.values.items() if v != ""})
-        return RedirectResponse("/staff/admin/hotspots?saved=1", status_code=303)
+        before = service.hotspot_params(session)
+        after = service.set_hotspot_params(session, actor, {k: v for k, v in form.values.items() if v != ""})
+        saved = "params-refresh" if service.clustering_changes(before, after) else "1"
+        return RedirectResponse(f"/staff/admin/hotspots?saved={saved}", status_code=303)
     except SudiError as exc:
         if exc.status in (403, 404):
             raise
