@@ -333,7 +333,7 @@ class Cluster:
     key_kinds: set[str] = field(default_factory=set)   # always {key[:2] for key in keys}: "p:", "g:", "c:", "t:"
     active: bool = True    # False once merged into another or retired: the key lists drop it at the next retiring
     peak: float = 1.0      # the centroid's heaviest weight over its norm (1.0 bounds any centroid): kept by _accumulate
-    slot: int = 0          # its row in the index's _OpenTable while the index holds it; 0: none
+    slot: int = 0          # its row in the _OpenTable of the one index holding it (as with ``active``); 0: none
 
     @property
     def size(self) -> int:
