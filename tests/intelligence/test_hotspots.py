@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sudi.core.errors import InvalidInput
 from sudi.intelligence import hotspots
 from sudi.intelligence.hotspots import (
+    HEAT_PARAMETERS,
     AppealText,
     Cluster,
     HotspotIndex,
@@ -375,6 +376,18 @@ def test_cluster_state_round_trips() -> None:
     probe = index.vocabulary.vector("搅拌站噪音扰民", 48)
     assert back.similarity(probe) == pytest.approx(cluster.similarity(probe), abs=1e-4)
     assert back.citizens == cluster.citizens and back.keys == cluster.keys
+
+
+def test_the_heat_parameters_weigh_the_clusters_without_changing_them() -> None:
+    # A change of these alone is applied by rescoring, without a full recompute: it must not move an appeal.
+    assert set(HotspotParams().as_dict()) > HEAT_PARAMETERS
+    changed = HotspotParams(repeat_weight=0.9, support_weight=3.0, objection_weight=2.0, growth_weight=2.0,
+                            growth_days=7.0, half_life_days=5.0)
+    assert {n for n, v in changed.as_dict().items() if v != getattr(HotspotParams(), n)} == HEAT_PARAMETERS
+    default, _ = find_hotspots(history())
+    weighed, _ = find_hotspots(history(), changed)
+    assert sorted(sorted(h.member_ids) for h in default) == sorted(sorted(h.member_ids) for h in weighed)
+    assert [h.heat for h in default] != [h.heat for h in weighed]
 
 
 def test_heat_formula_is_the_documented_one() -> None:

@@ -42,6 +42,7 @@ from sudi.hotspots.models import (
     TaskState,
 )
 from sudi.intelligence.hotspots import (
+    HEAT_PARAMETERS,
     AppealText,
     Cluster,
     HotspotIndex,
@@ -106,17 +107,13 @@ def _clean_schedule(values: dict[str, Any]) -> dict[str, int]:
     return clean
 
 
-# Parameters that only weigh the clusters already made: the periodic rescoring applies them to every
-# hotspot. Any other one changes what the clusters are (or, as cell_degrees and area_by_topic do, the
-# form of the keys a join looks up), which only a full recompute applies to the stored ones.
-_HEAT_ONLY = frozenset({"repeat_weight", "support_weight", "objection_weight", "growth_weight", "growth_days",
-                        "half_life_days"})
-
-
 def clustering_changes(before: HotspotParams, after: HotspotParams) -> list[str]:
-    """The parameters whose change only a full recompute applies to the stored clusters."""
+    """The parameters whose change only a full recompute applies to the stored clusters: all but the heat
+    weights, which the periodic rescoring applies to every hotspot. The others change what the clusters
+    are (or, as cell_degrees and area_by_topic do, the form of the keys a join looks up)."""
     old = before.as_dict()
-    return sorted(name for name, value in after.as_dict().items() if value != old[name] and name not in _HEAT_ONLY)
+    return sorted(name for name, value in after.as_dict().items()
+                  if value != old[name] and name not in HEAT_PARAMETERS)
 
 
 def set_hotspot_params(session: Session, actor: Actor, values: dict[str, Any]) -> HotspotParams:

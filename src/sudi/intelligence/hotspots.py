@@ -39,7 +39,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import accumulate, chain, islice, pairwise, repeat
 from typing import TYPE_CHECKING, Any
@@ -125,6 +125,11 @@ class HotspotParams:
         for name in ("repeat_weight", "support_weight", "objection_weight", "growth_weight"):
             if getattr(self, name) < 0:
                 bad(name, "不能为负", "must not be negative")
+
+
+# The parameters that only :func:`heat` reads: they weigh clusters without changing them.
+HEAT_PARAMETERS = frozenset({"repeat_weight", "support_weight", "objection_weight", "growth_weight", "growth_days",
+                             "half_life_days"})
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -331,9 +336,10 @@ class Cluster:
     last_time: datetime | None = None
     signature: int = 0     # always term_signature(centroid): kept by _accumulate
     key_kinds: set[str] = field(default_factory=set)   # always {key[:2] for key in keys}: "p:", "g:", "c:", "t:"
-    active: bool = True    # False once merged into another or retired: the key lists drop it at the next retiring
     peak: float = 1.0      # the centroid's heaviest weight over its norm (1.0 bounds any centroid): kept by _accumulate
-    slot: int = 0          # its row in the _OpenTable of the one index holding it (as with ``active``); 0: none
+    # Its row in the _OpenTable of the one index holding it; 0 when none, or once merged into another
+    # or retired (the key lists drop it at the next retiring).
+    slot: int = 0
 
     @property
     def size(self) -> int:
@@ -446,9 +452,9 @@ class Cluster:
 
 
 def _seconds(moment: datetime) -> float:
-    """Seconds since the epoch: ordered as the datetimes are (a naive one is read as UTC, so no local
-    clock change reorders them), and distinct for distinct microseconds for millennia around now."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    """Seconds since the epoch of an aware datetime: ordered as the datetimes are, and distinct for
+    distinct microseconds for millennia around now."""
+    return moment.timestamp()
 
 
 class _OpenTable:
@@ -496,9 +502,8 @@ class _OpenTable:
         self.peak[slot] = cluster.peak
 
     def release(self, cluster: Cluster) -> None:
-        """The cluster is no candidate any more (merged or retired): its row is cleared for another."""
+        """The cluster is no candidate any more (merged or retired): its row waits for another."""
         if cluster.slot:
-            self.first[cluster.slot], self.last[cluster.slot] = np.inf, -np.inf
             self.free.append(cluster.slot)
             cluster.slot = 0
 
@@ -623,7 +628,6 @@ class HotspotIndex:
         self._table.store(into)
         del self.clusters[other.id]
         self._table.release(other)
-        other.active = False
         self.merged[other.id] = into.id
         for key in other.keys:
             holders = self.by_key.setdefault(key, [])
@@ -641,13 +645,12 @@ class HotspotIndex:
         for cluster in gone:
             del self.clusters[cluster.id]
             self._table.release(cluster)
-            cluster.active = False
             if cluster.size >= self.params.min_size:
                 cluster.centroid, cluster.signature = {}, 0
                 self.closed.append(cluster)
         if gone:
             for key, holders in list(self.by_key.items()):
-                kept = [c for c in holders if c.active]
+                kept = [c for c in holders if c.slot]
                 if kept:
                     self.by_key[key] = kept
                 else:
