@@ -154,47 +154,43 @@ def _level_hashes(codes: np.ndarray, max_n: int) -> list[np.ndarray]:
 
 
 class HashIndex:
-    """uint64 key → row of int32 values, with vectorised lookups.
+    """uint64 key → row of one or two int32 values, with vectorised lookups.
 
-    Open addressing with linear probing at load ≤ 1/4: most keys sit in their home slot, so after one
-    probing round the keys still pending (home slot taken by another key) are resolved by binary search in
-    a sorted copy instead of more rounds: each round costs a handful of numpy calls whatever its size,
-    and that overhead, not the memory access, dominates for one message."""
-
-    _ROUNDS = 1
+    Each key may live only in its home slot (load ≤ 1/4), where its key and its values sit side by side, so a
+    lookup costs one memory access per key. The keys that found their home slot taken (about a tenth) are
+    kept in a small sorted overflow and found by binary search; only a key whose home slot holds another key
+    is searched there. Each step costs a handful of numpy calls whatever its size, and for one message that
+    overhead and the cache misses, not the arithmetic, are the cost."""
 
     def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
         keys = np.asarray(keys, dtype=np.uint64)
         values = np.asarray(values, dtype=np.int32).reshape(len(keys), -1)
-        order = np.argsort(keys)
-        self._sorted_keys, self._sorted_values = keys[order], values[order]
         self._width = values.shape[1]
+        if self._width > 2:
+            raise ValueError("a HashIndex holds one or two values per key")
+        self._size = len(keys)
+        # Both values of a key in one uint64, so a slot is one (key, values) pair of 16 bytes.
+        packed = np.zeros((len(keys), 2), dtype=np.int32)
+        packed[:, :self._width] = values
+        packed_values = packed.view(np.uint64).ravel()
         bits = max(4, int(np.ceil(np.log2(max(1, len(keys)) * 4))))
         self._shift = np.uint64(64 - bits)
-        self._mask = (1 << bits) - 1
-        self._keys = np.zeros(1 << bits, dtype=np.uint64)  # 0 marks an empty slot
-        values_2d = np.full((1 << bits, self._width), -1, dtype=np.int32)
-        keep = keys != 0
-        self._zero_row = values[~keep][0] if (~keep).any() else None  # key 0 cannot live in the table
-        keys, values = keys[keep], values[keep]
-        slot = self._slot(keys)
-        pending = np.arange(len(keys))
-        while len(pending):  # each round places, per free slot, the first key that wants it
-            want = slot[pending]
-            free = self._keys[want] == 0
-            taken, first = np.unique(want[free], return_index=True)
-            winners = pending[free][first]
-            self._keys[taken] = keys[winners]
-            values_2d[taken] = values[winners]
-            placed = np.zeros(len(keys), dtype=bool)
-            placed[winners] = True
-            pending = pending[~placed[pending]]
-            slot[pending] = (slot[pending] + 1) & self._mask
-        # One 1-D array per value column: numpy gathers rows of a 2-D array ten times slower.
-        self._values = [np.ascontiguousarray(values_2d[:, k]) for k in range(self._width)]
+        table = np.zeros((1 << bits, 2), dtype=np.uint64)  # (key, values); key 0 marks an empty slot
+        self._keys, self._packed = table[:, 0], table[:, 1]  # views into the one table
+        nonzero = keys != 0
+        self._zero_row = packed_values[~nonzero][:1]  # key 0 cannot live in the table
+        keys, packed_values = keys[nonzero], packed_values[nonzero]
+        home = self._slot(keys)
+        homes, first = np.unique(home, return_index=True)  # per taken slot, the first key that wants it
+        table[homes, 0], table[homes, 1] = keys[first], packed_values[first]
+        displaced = np.ones(len(keys), dtype=bool)
+        displaced[first] = False
+        order = np.argsort(keys[displaced])
+        self._overflow_keys = keys[displaced][order]
+        self._overflow_packed = packed_values[displaced][order]
 
     def __len__(self) -> int:
-        return len(self._sorted_keys)
+        return self._size
 
     def _slot(self, h: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
@@ -204,47 +200,29 @@ class HashIndex:
         """Values of each key in ``h`` (shape len(h) × width), -1 where the key is unknown."""
         out = np.full((len(h), self._width), -1, dtype=np.int32)
         where, values = self.find(h)
-        for k, column in enumerate(values):
-            out[where, k] = column
+        out[where] = values.T
         return out
 
-    def find(self, h: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """(positions in ``h`` of the known keys, one array per value column): the hot path's form, with no
+    def find(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in ``h`` of the known keys, their values as width × found): the hot path's form, with no
         output the size of ``h`` and few numpy calls, since their overhead dominates at this size."""
         slot = self._slot(h)
         found = self._keys[slot]
         hit = found == h
-        where = [np.flatnonzero(hit)]
-        slots = [slot[where[0]]]
-        pending = np.flatnonzero((found != 0) & ~hit)
-        for _ in range(self._ROUNDS - 1):
-            if not len(pending):
-                break
-            s = (slot[pending] + 1) & self._mask
-            found = self._keys[s]
-            hit = found == h[pending]
-            where.append(pending[hit])
-            slots.append(s[hit])
-            pending = pending[(found != 0) & ~hit]
-        all_slots = np.concatenate(slots) if len(slots) > 1 else slots[0]
-        values = [column[all_slots] for column in self._values]
-        extra_where, extra_values = [], []
-        if len(pending) and len(self._sorted_keys):
-            at = np.searchsorted(self._sorted_keys, h[pending])
-            at[at == len(self._sorted_keys)] = 0
-            hit = self._sorted_keys[at] == h[pending]
-            extra_where.append(pending[hit])
-            extra_values.append(self._sorted_values[at[hit]])
-        if self._zero_row is not None and (h == 0).any():
+        positions = np.flatnonzero(hit)
+        packed = self._packed[slot[positions]]
+        elsewhere = np.flatnonzero((found != 0) & ~hit)  # home taken by another key: maybe in the overflow
+        if len(elsewhere) and len(self._overflow_keys):
+            at = np.searchsorted(self._overflow_keys, h[elsewhere])
+            at[at == len(self._overflow_keys)] = 0
+            known = self._overflow_keys[at] == h[elsewhere]
+            positions = np.concatenate([positions, elsewhere[known]])
+            packed = np.concatenate([packed, self._overflow_packed[at[known]]])
+        if len(self._zero_row) and (h == 0).any():
             zero = np.flatnonzero(h == 0)
-            extra_where.append(zero)
-            extra_values.append(np.tile(self._zero_row, (len(zero), 1)))
-        positions = np.concatenate(where) if len(where) > 1 else where[0]
-        if extra_where:
-            positions = np.concatenate([positions, *extra_where])
-            rows = np.concatenate(extra_values)
-            values = [np.concatenate([values[k], rows[:, k]]) for k in range(self._width)]
-        return positions, values
+            positions = np.concatenate([positions, zero])
+            packed = np.concatenate([packed, np.repeat(self._zero_row, len(zero))])
+        return positions, packed.view(np.int32).reshape(-1, 2)[:, :self._width].T
 
 
 @lru_cache(maxsize=1)
@@ -390,8 +368,8 @@ class FeatureExtractor:
         hashes, tf = _unique_counts(np.concatenate(levels))
         where, columns = self.index.find(hashes)
         # Both blocks at once (fewer numpy calls, which dominate at this size): char columns, then lex columns.
-        cols = np.concatenate(columns)
-        counts = np.concatenate([tf[where]] * len(columns))
+        cols = columns.ravel()
+        counts = np.tile(tf[where], len(columns))
         known = cols >= 0
         n_first = int(np.count_nonzero(known[:len(where)]))
         cols, counts = cols[known], counts[known]
