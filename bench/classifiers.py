@@ -95,6 +95,9 @@ class Task:
     primary: str = "test"  # the test set the targets are judged on
     all_texts: list[str] | None = None  # every labelled row of the file, oldest first (time-split sets)
     all_labels: list[str] | None = None
+    # The rows whose labels' agreement with themselves is measured: one file's (texts, labels, times or None).
+    agreement_rows: tuple[list[str], list[str], list[Any] | None] | None = None
+    train_groups: list[int] | None = None  # TipDM: each training row's message group (smallest row_index)
 
 
 def tipdm_task(data: Path) -> Task:
@@ -127,7 +130,7 @@ def tipdm_task(data: Path) -> Task:
     def is_test(index: int) -> bool:
         return int(hashlib.sha1(str(smallest[index]).encode()).hexdigest(), 16) % 5 == 0
 
-    train_texts, train_labels = [], []
+    train_texts, train_labels, train_groups = [], [], []
     tests: dict[str, tuple[list[str], list[str]]] = {"segmented": ([], []), "raw": ([], [])}
     for name, rows, column in (("segmented", seg, "tokens"), ("raw", raw, "text")):
         for row in rows:
@@ -137,11 +140,16 @@ def tipdm_task(data: Path) -> Task:
             else:
                 train_texts.append(row[column])
                 train_labels.append(row["label"])
+                train_groups.append(smallest[int(row["row_index"])])
     tests["both"] = (tests["segmented"][0] + tests["raw"][0], tests["segmented"][1] + tests["raw"][1])
+    # Agreement within the segmented file alone: a raw row and its segmented twin are one message, not two
+    # labellings of it.
     return Task("TipDM 2020 C category", "label", train_texts, train_labels, tests,
                 split="group = same row_index or same normalised text (either file); test when "
                       "sha1(smallest row_index) mod 5 == 0; train = all other rows of both files",
-                targets={"macro_f1": 0.95}, primary="both")
+                targets={"macro_f1": 0.95}, primary="both",
+                agreement_rows=([r["tokens"] for r in seg], [r["label"] for r in seg], None),
+                train_groups=train_groups)
 
 
 def time_task(name: str, path: Path, time_column: str, text_columns: Sequence[str], label: str,
@@ -169,6 +177,8 @@ def time_task(name: str, path: Path, time_column: str, text_columns: Sequence[st
                 {"test": (test_texts, test_labels), "test, no de-duplication": raw_test},
                 [time_key(r[time_column]) for r in train], all_texts=[text(r) for r in ordered],
                 all_labels=[r[label].strip() for r in ordered],
+                agreement_rows=([text(r) for r in ordered], [r[label].strip() for r in ordered],
+                                [time_key(r[time_column]) for r in ordered]),
                 split=f"sorted by {time_column}; older 80 % train, newer 20 % test; test rows whose normalised "
                       f"text occurs in train dropped, repeats in test kept once; text = {' + '.join(text_columns)}",
                 targets=targets)
@@ -264,40 +274,87 @@ def random_split_reference(task: Task, seeds: Sequence[int] = (0, 1, 2)) -> dict
     return out
 
 
-def label_agreement(task: Task, model: TextClassifier, threshold: float = 0.9) -> dict[str, Any]:
-    """How consistently the history itself labels the same letter, and how sudi's test errors relate to it.
+def _moment(key: Sequence[int] | None) -> datetime | None:
+    if not key or not key[0]:
+        return None
+    parts = [*key[:6], *[0] * 6][:6]
+    return datetime(parts[0], max(1, parts[1]), max(1, parts[2]), *parts[3:6], tzinfo=UTC)
 
-    Pairs of rows of the whole file whose normalised texts are near-identical (cosine of character 2–3-gram
-    TF-IDF ≥ ``threshold``, i.e. the same letter sent twice or to two offices) show the label noise no text
-    classifier can remove. A test error is counted as "interchanged" when its (true, suggested) pair of
-    labels is also the pair of labels of some near-identical letters (cosine ≥ 0.7) in the file."""
+
+def label_agreement(task: Task, model: TextClassifier, threshold: float = 0.9) -> dict[str, Any]:
+    """How consistently the history itself labels the same letter, what that allows a text classifier, and how
+    sudi's test errors relate to it.
+
+    Pairs of rows of one file whose normalised texts are near-identical (cosine of character 2–3-gram TF-IDF ≥
+    ``threshold``: the same letter sent twice or to two offices) show the label noise no text classifier can
+    remove. The pairs are joined into groups (connected components); in a group of n rows whose labels occur
+    c₁, c₂, … times, Σ cᵢ(cᵢ−1) / n(n−1) estimates, without bias, the chance s = Σ p² that two labellings of
+    that letter agree. If the rows of a group are independent labellings of one letter with label distribution
+    p, no classifier that sees only the text beats max p ≤ √s on it, nor p₁+p₂+p₃ ≤ √(3s) with three
+    suggestions; averaged over the groups (Jensen) the ceilings are √s̄ and √(3s̄). They hold for letters
+    like the duplicated ones, which need not be typical, so they are evidence, not a bound on the test set.
+    A test error is counted as "interchanged" when its (true, suggested) pair of labels is also the pair of
+    labels of some near-identical letters (cosine ≥ 0.7) in the file."""
     from collections import Counter
 
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    assert task.all_texts is not None and task.all_labels is not None
-    labels = np.array(task.all_labels)
+    assert task.agreement_rows is not None
+    texts, label_list, times = task.agreement_rows
+    labels = np.array(label_list)
     matrix = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), min_df=2).fit_transform(
-        [dedupe_key(t) for t in task.all_texts])
+        [dedupe_key(t) for t in texts])
     sims = (matrix @ matrix.T).tocoo()
     upper = sims.row < sims.col
     rows, cols, values = sims.row[upper], sims.col[upper], sims.data[upper]
     near = values >= threshold
     differ = labels[rows[near]] != labels[cols[near]]
+
+    _, component = connected_components(
+        coo_matrix((np.ones(int(near.sum())), (rows[near], cols[near])), shape=(len(texts), len(texts))),
+        directed=False)
+    groups = [members for members in np.split(np.argsort(component, kind="stable"),
+                                             np.cumsum(np.bincount(component))[:-1]) if len(members) >= 2]
+    agreement = np.array([sum(c * (c - 1) for c in Counter(labels[g]).values()) / (len(g) * (len(g) - 1))
+                          for g in groups])
+    rng = np.random.default_rng(0)
+    boot = [float(agreement[rng.integers(0, len(agreement), len(agreement))].mean()) for _ in range(2000)]
+    s_bar, (s_lo, s_hi) = float(agreement.mean()), np.percentile(boot, [2.5, 97.5])
+    ceiling = {"groups": len(groups), "rows_in_groups": int(sum(len(g) for g in groups)),
+               "agreement": s_bar, "agreement_95ci": [float(s_lo), float(s_hi)],
+               "top1_ceiling": s_bar ** 0.5, "top1_ceiling_95ci": [float(s_lo) ** 0.5, float(s_hi) ** 0.5],
+               "top3_ceiling": min(1.0, (3 * s_bar) ** 0.5)}
+
+    by_gap: dict[str, Any] = {}
+    if times is not None:
+        moments = [_moment(t) for t in times]
+        for i, j, same in zip(rows[near], cols[near], ~differ, strict=True):
+            a, b = moments[i], moments[j]
+            if a is None or b is None:
+                continue
+            days = abs((a - b).total_seconds()) / 86400
+            band = "within 1 day" if days <= 1 else "1–30 days" if days <= 30 else "over 30 days"
+            entry = by_gap.setdefault(band, {"pairs": 0, "same_label": 0})
+            entry["pairs"] += 1
+            entry["same_label"] += int(same)
+
     loose = values >= 0.7
     interchanged = {frozenset((labels[i], labels[j])) for i, j in zip(rows[loose], cols[loose], strict=True)
                     if labels[i] != labels[j]}
-    texts, truth = task.tests[task.primary]
-    predicted = [p.label for p in model.predict_many(texts)]
+    test_texts, truth = task.tests[task.primary]
+    predicted = [p.label for p in model.predict_many(test_texts)]
     errors = Counter((t, p) for t, p in zip(truth, predicted, strict=True) if t != p)
     n_errors = sum(errors.values())
     swapped = sum(n for (t, p), n in errors.items() if frozenset((t, p)) in interchanged)
     examples = []
     for i, j in zip(rows[near][differ][:200], cols[near][differ][:200], strict=True):
         if len(examples) < 4 and (labels[i], labels[j]) not in [(e["labels"][0], e["labels"][1]) for e in examples]:
-            examples.append({"labels": [str(labels[i]), str(labels[j])], "text": task.all_texts[i][:70]})
+            examples.append({"labels": [str(labels[i]), str(labels[j])], "text": texts[i][:70]})
     return {"near_identical_pairs": int(near.sum()), "near_identical_pairs_with_different_labels": int(differ.sum()),
-            "threshold": threshold, "test_errors": n_errors, "test_errors_between_interchanged_labels": swapped,
+            "threshold": threshold, "ceiling": ceiling, "pairs_by_time_apart": by_gap,
+            "test_errors": n_errors, "test_errors_between_interchanged_labels": swapped,
             "top_confusions": [[t, p, n] for (t, p), n in errors.most_common(10)], "examples": examples}
 
 
@@ -329,6 +386,11 @@ def speed(model: TextClassifier, texts: Sequence[str], *, seconds: float = 4.0, 
         rates[f"{label}_per_cpu_second"] = float(np.median([c for _, c in values]))
         rates[f"{label}_best_per_second"] = float(max(w for w, _ in values))
     return rates
+
+
+def write_json(path: Path, results: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
 def load_seconds(path: Path, repeats: int = 5) -> float:
@@ -408,8 +470,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "speed": speed(model, all_test, seconds=args.speed_seconds),
             }
             if task.all_texts is not None:
-                console.print("  random-split reference and label agreement …")
+                console.print("  random-split reference …")
                 entry["random_split_reference"] = random_split_reference(task)
+            if task.agreement_rows is not None:
                 entry["label_agreement"] = label_agreement(task, model)
             results["tasks"][task.name] = entry
             for k, (texts, _) in task.tests.items():
@@ -452,14 +515,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"{agreement['test_errors_between_interchanged_labels']} of {agreement['test_errors']} sudi "
                       f"test errors are between labels the file interchanges; top confusions "
                       f"{agreement['top_confusions'][:5]}")
-        for seed, r in entry["random_split_reference"].items():
+        c = agreement["ceiling"]
+        lo, hi = c["agreement_95ci"]
+        console.print(f"  {c['groups']} groups of near-identical letters ({c['rows_in_groups']} rows): two labellings "
+                      f"agree {c['agreement']:.3f} (95 % CI {lo:.3f}–{hi:.3f}); "
+                      f"ceiling on such letters: top-1 {c['top1_ceiling']:.3f} (CI {c['top1_ceiling_95ci'][0]:.3f}–"
+                      f"{c['top1_ceiling_95ci'][1]:.3f}), top-3 {c['top3_ceiling']:.3f}")
+        for band, counts in agreement["pairs_by_time_apart"].items():
+            console.print(f"  pairs {band}: {counts['pairs']}, same label {counts['same_label'] / counts['pairs']:.3f}")
+        for seed, r in entry.get("random_split_reference", {}).items():
             console.print("  " + seed + ": " + "; ".join(
                 f"{split}: baseline {r['baseline'][split]['accuracy']:.4f}/{r['baseline'][split]['top3_accuracy']:.4f}"
                 f" sudi {r['sudi'][split]['accuracy']:.4f}/{r['sudi'][split]['top3_accuracy']:.4f} "
                 f"(n {r['sudi'][split]['n']})" for split in r["sudi"]))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+        write_json(args.json, results)
     return 0
 
 
