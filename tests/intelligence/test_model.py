@@ -236,3 +236,8 @@ def test_files_without_the_alternatives_model_still_load(model: TextClassifier, 
     assert sum(loaded.probabilities([text])[0]) == pytest.approx(1.0, abs=1e-5)
     without = train_classifier(*corpus(20, seed=2), settings=TrainSettings(alternatives_c=None))
     assert without.alternatives is None and without.manifest["classifier"]["alternatives"] is None
+    # predict() gathers weight rows with take(), which would copy a weight matrix in any other order per call
+    assert without._all_weights.flags.c_contiguous
+    texts, _ = corpus(3, seed=5)
+    for single, batch in zip([without.predict(t) for t in texts], without.predict_many(texts), strict=True):
+        assert single.label == batch.label and single.confidence == pytest.approx(batch.confidence, abs=1e-5)

@@ -48,8 +48,9 @@ def test_evaluate_prints_json_last(trained: Path, tmp_path: Path) -> None:
                                  "--text", "标题,内容", "--label", "类别"])
     assert result.exit_code == 0, result.output
     last = json.loads(result.stdout.strip().splitlines()[-1])
-    assert {"n", "accuracy", "macro_f1", "top3_accuracy", "per_second"} <= set(last)
-    assert last["n"] == 40 and last["accuracy"] >= 0.9 and last["per_second"] > 0
+    assert {"n", "accuracy", "macro_f1", "top3_accuracy", "per_second", "per_second_wall",
+            "batch_per_second"} <= set(last)
+    assert last["n"] == 40 and last["accuracy"] >= 0.9 and last["per_second"] > 0 and last["per_second_wall"] > 0
 
 
 def test_predict_writes_rows_plus_suggestions(trained: Path, tmp_path: Path) -> None:

@@ -252,8 +252,9 @@ class TextClassifier:
         self.manifest = manifest
         self.alternatives = alternatives
         self._readable_cache: np.ndarray | None = None
+        # C order, which take() in predict needs: it would copy any other layout whole on every call.
         if alternatives is None:
-            self._all_weights, self._all_bias = weights, bias
+            self._all_weights, self._all_bias = np.ascontiguousarray(weights, dtype=np.float32), bias
         else:
             self._all_weights = np.ascontiguousarray(np.hstack([weights, alternatives[0]]), dtype=np.float32)
             self._all_bias = np.concatenate([bias, alternatives[1]]).astype(np.float32)
@@ -269,7 +270,7 @@ class TextClassifier:
     # ---- inference -----------------------------------------------------------------------------------
     def scores(self, text: str) -> np.ndarray:
         cols, vals = self.extractor.transform_one(text)
-        return vals @ self.weights[cols] + self.bias
+        return vals @ self._all_weights.take(cols, axis=0)[:, :len(self.labels)] + self.bias
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated class probabilities, one row per text, columns in ``self.labels`` order."""
@@ -278,7 +279,7 @@ class TextClassifier:
 
     def predict(self, text: str, *, top_k: int = 3, explain: int = 5) -> Prediction:
         cols, vals = self.extractor.transform_one(text)
-        rows = self._all_weights[cols]
+        rows = self._all_weights.take(cols, axis=0)  # for rows, 2-4x faster than indexing
         probs = self._distribution((vals @ rows + self._all_bias)[None, :])[0]
         best = np.argsort(-probs)[:max(1, top_k)]
         evidence = self._evidence(cols, vals * rows[:, best[0]], explain) if explain else ()
