@@ -42,6 +42,7 @@ from classifiers import ROOT, Task, dedupe_key, read_rows, time_task, tipdm_task
 from rich.console import Console
 from rich.table import Table
 
+from sudi.intelligence.classify import quality_metrics
 from sudi.intelligence.classify.features import FeatureExtractor, FeatureSettings
 
 console = Console(stderr=True, width=150)
@@ -96,14 +97,10 @@ def newest_slice(task: Task, metric: str) -> Slice:
                   groups, is_val)
 
 
-def scores(decision: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    from sklearn.metrics import f1_score
-
-    predicted = decision.argmax(axis=1)
-    top3 = np.argsort(-decision, axis=1)[:, :3]
-    return {"accuracy": float((predicted == truth).mean()),
-            "macro_f1": float(f1_score(truth, predicted, average="macro", zero_division=0)),
-            "top3_accuracy": float((top3 == truth[:, None]).any(axis=1).mean())}
+def measured(decision: np.ndarray, truth: np.ndarray) -> dict[str, float | int]:
+    """The product's quality measures (``quality_metrics``): they read only the ranking of the labels, so SVM
+    decisions serve as well as probabilities."""
+    return quality_metrics(decision, truth, decision.shape[1])
 
 
 def fit(x: Any, y: np.ndarray, n_labels: int) -> Callable[[Any], np.ndarray]:
@@ -131,7 +128,7 @@ def cross_validated(x: Any, s: Slice) -> np.ndarray:
 
 def tuned_offsets(cv: np.ndarray, truth: np.ndarray, metric: str) -> np.ndarray:
     def objective(offsets: np.ndarray) -> float:
-        return scores(cv + offsets, truth)[metric]
+        return measured(cv + offsets, truth)[metric]
 
     offsets = np.zeros(cv.shape[1])
     for _ in range(3):
@@ -156,16 +153,16 @@ def run(s: Slice, unlabelled: Sequence[str] | None) -> dict[str, dict[str, float
     xv = extractor.transform(s.val_texts)
     decide = fit(x, s.train_labels, n)
     reference = decide(xv)
-    results["sudi main model (reference)"] = scores(reference, s.val_labels)
+    results["sudi main model (reference)"] = measured(reference, s.val_labels)
 
     cv = cross_validated(x, s)
     offsets = tuned_offsets(cv, s.train_labels, s.metric)
-    results[f"1. per-label offsets tuned for {s.metric} on CV"] = scores(reference + offsets, s.val_labels)
+    results[f"1. per-label offsets tuned for {s.metric} on CV"] = measured(reference + offsets, s.val_labels)
 
     lag = cv.max(axis=1) - cv[np.arange(len(s.train_labels)), s.train_labels]
     for limit in (0.3, 0.6, 1.0):
         keep = lag <= limit
-        results[f"2. history cleaned: lag > {limit} dropped ({int((~keep).sum())} rows)"] = scores(
+        results[f"2. history cleaned: lag > {limit} dropped ({int((~keep).sum())} rows)"] = measured(
             fit(x[keep], s.train_labels[keep], n)(xv), s.val_labels)
 
     svd = TruncatedSVD(300, random_state=0).fit(x)
@@ -176,20 +173,20 @@ def run(s: Slice, unlabelled: Sequence[str] | None) -> dict[str, dict[str, float
 
     for weight in (0.5, 1.0):
         x3, xv3 = (sp.hstack([z, weight * dense(z)]).tocsr() for z in (x, xv))
-        results[f"3. + LSA 300 block, weight {weight}"] = scores(fit(x3, s.train_labels, n)(xv3), s.val_labels)
+        results[f"3. + LSA 300 block, weight {weight}"] = measured(fit(x3, s.train_labels, n)(xv3), s.val_labels)
 
     if unlabelled:
         wide, both = FeatureExtractor.fit_transform([*s.train_texts, *unlabelled], FeatureSettings())
         xl, xu = both[: len(s.train_texts)], both[len(s.train_texts):]
         xvl = wide.transform(s.val_texts)
         decide_wide = fit(xl, s.train_labels, n)
-        results["4a. vocabulary and idf from labelled + unlabelled text"] = scores(decide_wide(xvl), s.val_labels)
+        results["4a. vocabulary and idf from labelled + unlabelled text"] = measured(decide_wide(xvl), s.val_labels)
         su = decide_wide(xu)
         ranked = np.sort(su, axis=1)
         margin = ranked[:, -1] - ranked[:, -2]
         for share in (0.3, 0.6, 1.0):
             chosen = margin >= np.quantile(margin, 1 - share)
-            results[f"4b. self-training: top {share:.0%} of unlabelled by margin ({int(chosen.sum())})"] = scores(
+            results[f"4b. self-training: top {share:.0%} of unlabelled by margin ({int(chosen.sum())})"] = measured(
                 fit(sp.vstack([xl, xu[chosen]]).tocsr(), np.concatenate([s.train_labels, su[chosen].argmax(1)]),
                     n)(xvl), s.val_labels)
     console.print(f"  {s.name}: {time.perf_counter() - started:.0f} s")

@@ -156,29 +156,26 @@ def time_task(name: str, path: Path, time_column: str, text_columns: Sequence[st
               targets: dict[str, float]) -> Task:
     rows = [r for r in read_rows(path) if r[label].strip()]
     rows = [r for r in rows if "".join(r[c] for c in text_columns).strip()]
-    keyed = sorted(((time_key(r[time_column]) or (0,), i) for i, r in enumerate(rows)))
-    ordered = [rows[i] for _, i in keyed]
+    times = [time_key(r[time_column]) for r in rows]
+    order = sorted(range(len(rows)), key=lambda i: (times[i] or (0,), i))
+    ordered, ordered_times = [rows[i] for i in order], [times[i] for i in order]
     cut = int(len(ordered) * 0.8)
-    train, test = ordered[:cut], ordered[cut:]
+    all_texts = ["\n".join(r[c].strip() for c in text_columns if r[c].strip()) for r in ordered]
+    all_labels = [r[label].strip() for r in ordered]
 
-    def text(r: dict[str, str]) -> str:
-        return "\n".join(r[c].strip() for c in text_columns if r[c].strip())
-
-    seen = {dedupe_key(text(r)) for r in train}
-    raw_test = ([text(r) for r in test], [r[label].strip() for r in test])
+    seen = {dedupe_key(t) for t in all_texts[:cut]}
+    raw_test = (all_texts[cut:], all_labels[cut:])
     test_texts, test_labels = [], []
-    for r in test:
-        key = dedupe_key(text(r))
+    for t, lab in zip(*raw_test, strict=True):
+        key = dedupe_key(t)
         if key not in seen:
             seen.add(key)
-            test_texts.append(text(r))
-            test_labels.append(r[label].strip())
-    return Task(name, label, [text(r) for r in train], [r[label].strip() for r in train],
+            test_texts.append(t)
+            test_labels.append(lab)
+    return Task(name, label, all_texts[:cut], all_labels[:cut],
                 {"test": (test_texts, test_labels), "test, no de-duplication": raw_test},
-                [time_key(r[time_column]) for r in train], all_texts=[text(r) for r in ordered],
-                all_labels=[r[label].strip() for r in ordered],
-                agreement_rows=([text(r) for r in ordered], [r[label].strip() for r in ordered],
-                                [time_key(r[time_column]) for r in ordered]),
+                ordered_times[:cut], all_texts=all_texts, all_labels=all_labels,
+                agreement_rows=(all_texts, all_labels, ordered_times),
                 split=f"sorted by {time_column}; older 80 % train, newer 20 % test; test rows whose normalised "
                       f"text occurs in train dropped, repeats in test kept once; text = {' + '.join(text_columns)}",
                 targets=targets)

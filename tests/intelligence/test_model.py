@@ -237,7 +237,10 @@ def test_files_without_the_alternatives_model_still_load(model: TextClassifier, 
     without = train_classifier(*corpus(20, seed=2), settings=TrainSettings(alternatives_c=None))
     assert without.alternatives is None and without.manifest["classifier"]["alternatives"] is None
     # predict() gathers weight rows with take(), which would copy a weight matrix in any other order per call
-    assert without._all_weights.flags.c_contiguous
+    fortran = TextClassifier(without.extractor, np.asfortranarray(without.weights), without.bias, without.labels,
+                             without.temperature, without.manifest)
+    assert fortran._all_weights.flags.c_contiguous
+    assert fortran.predict("长安路工厂排放废水") == without.predict("长安路工厂排放废水")
     texts, _ = corpus(3, seed=5)
     for single, batch in zip([without.predict(t) for t in texts], without.predict_many(texts), strict=True):
         assert single.label == batch.label and single.confidence == pytest.approx(batch.confidence, abs=1e-5)

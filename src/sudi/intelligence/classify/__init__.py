@@ -20,6 +20,7 @@ from sudi.intelligence.classify.model import (
     TextClassifier,
     TrainSettings,
     load_classifier,
+    quality_metrics,
     recency_weights,
     train_classifier,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "load_classifier",
     "normalise",
     "parse_columns",
+    "quality_metrics",
     "read_table",
     "recency_weights",
     "time_key",

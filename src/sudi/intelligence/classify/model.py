@@ -123,7 +123,7 @@ def _combine(sharp: np.ndarray, smooth: np.ndarray) -> np.ndarray:
     return out
 
 
-def _metrics(probabilities: np.ndarray, truth: np.ndarray, n_labels: int) -> dict[str, float | int]:
+def quality_metrics(probabilities: np.ndarray, truth: np.ndarray, n_labels: int) -> dict[str, float | int]:
     """Accuracy, macro-F1 (over labels present in truth or prediction) and top-3 accuracy.
 
     ``truth`` holds label indices, -1 for a label the model does not know (always wrong)."""
@@ -268,10 +268,6 @@ class TextClassifier:
         return _combine(sharp, _softmax(scores[:, k:], self.alternatives[2]))
 
     # ---- inference -----------------------------------------------------------------------------------
-    def scores(self, text: str) -> np.ndarray:
-        cols, vals = self.extractor.transform_one(text)
-        return vals @ self._all_weights.take(cols, axis=0)[:, :len(self.labels)] + self.bias
-
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated class probabilities, one row per text, columns in ``self.labels`` order."""
         x = self.extractor.transform(texts)
@@ -331,7 +327,7 @@ class TextClassifier:
     def evaluate(self, texts: Sequence[str], labels: Sequence[str]) -> dict[str, float | int]:
         index = {label: k for k, label in enumerate(self.labels)}
         truth = np.array([index.get(label, -1) for label in labels], dtype=np.int64)
-        return _metrics(self.probabilities(texts), truth, len(self.labels))
+        return quality_metrics(self.probabilities(texts), truth, len(self.labels))
 
     # ---- persistence ---------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -438,7 +434,7 @@ def train_classifier(texts: Sequence[str], labels: Sequence[str], *, settings: T
             alt_scores = np.asarray(x[held_idx] @ aw) + ab
             alt_temperature = _fit_temperature(alt_scores, y[held_idx])
             held_probabilities = _combine(held_probabilities, _softmax(alt_scores, alt_temperature))
-        held_out_quality = {**_metrics(held_probabilities, y[held_idx], len(label_set)),
+        held_out_quality = {**quality_metrics(held_probabilities, y[held_idx], len(label_set)),
                             "how": (f"newest {settings.calibration_fraction:.0%} of the training rows by time "
                                     f"(texts not also among the older rows), model fitted on the older rows"
                                     if by_time else
